@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "hvctl",
+    products: [
+        .executable(name: "hvctl", targets: ["hvctl"]),
+        .executable(name: "hvctl-bench", targets: ["hvctl-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries, imported as they are: a module map and a shim header each.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+
+        // A serial executor on one dedicated OS thread: sd-journal, sd-bus and libvirt's
+        // thread-local errors all want every call on the thread that made the object.
+        .target(name: "PinnedThread"),
+
+        .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread"]),
+        .target(
+            name: "Hypervisors",
+            dependencies: [
+                "CLibvirt", "PinnedThread", "Systemd",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(name: "Hooks", dependencies: ["Systemd"]),
+        .target(name: "Stack", dependencies: ["Systemd", "Hypervisors", "Hooks"]),
+        .executableTarget(
+            name: "hvctl",
+            dependencies: ["Stack", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
+
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "Systemd"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+/// One journal entry: its fields (decoded as UTF-8, invalid bytes replaced), when journald
+/// received it, and the cursor to resume after it.
+public struct JournalEntry: Sendable, Equatable, Codable {
+    public var fields: [String: String]
+    /// Microseconds since the epoch (journald's receive time).
+    public var realtimeMicroseconds: UInt64
+    public var cursor: String
+
+    public var message: String { fields["MESSAGE"] ?? "" }
+    public subscript(field: String) -> String? { fields[field] }
+}

@@ -1,0 +1,155 @@
+import CSystemd
+import Glibc
+import PinnedThread
+
+/// A reader over the local journal (sd-journal).
+///
+/// sd-journal permits an object to be used only from the thread that opened it, for its
+/// whole life, so every call — and the isolated deinit that closes it — runs on one pinned
+/// thread. Matches follow sd-journal's rules: the same field ORs, different fields AND,
+/// `addDisjunction()` starts an OR branch; adding a match resets the position, so add matches
+/// first, then seek.
+public actor JournalReader {
+    public enum Source: Sendable, Equatable {
+        /// The system's and all users' journals on this machine (journalctl's default).
+        case local
+        /// Journal files in one directory, e.g. a copy taken from another host.
+        case directory(String)
+    }
+
+    public enum WaitResult: Sendable { case nothingNew, appended, invalidated }
+
+    private let executor: PinnedExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private var journal: OpaquePointer?
+
+    private init() {
+        executor = PinnedExecutor(name: "hvctl-journal")
+    }
+
+    public static func open(_ source: Source = .local) async throws -> JournalReader {
+        let reader = JournalReader()
+        try await reader.openJournal(source)
+        return reader
+    }
+
+    isolated deinit {
+        if let journal { sd_journal_close(journal) }
+        executor.shutdown()
+    }
+
+    private func openJournal(_ source: Source) throws {
+        var j: OpaquePointer? = nil
+        let r: Int32
+        switch source {
+        case .local:
+            r = sd_journal_open(&j, Int32(SD_JOURNAL_LOCAL_ONLY))
+        case .directory(let path):
+            r = sd_journal_open_directory(&j, path, 0)
+        }
+        try check(r, "open")
+        journal = j
+    }
+
+    private func check(_ r: Int32, _ operation: String) throws {
+        if r < 0 { throw SystemdError.journal(operation: operation, message: errnoText(r)) }
+    }
+
+    // MARK: matches
+
+    /// `FIELD=value`, matched exactly.
+    public func addMatch(_ match: String) throws {
+        guard let eq = match.firstIndex(of: "="), eq != match.startIndex,
+            match[..<eq].allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" })
+        else {
+            throw SystemdError.journal(operation: "match '\(match)'", message: "a match is FIELD=value with an upper-case FIELD")
+        }
+        try check(match.withCString { sd_journal_add_match(journal, $0, 0) }, "match '\(match)'")
+    }
+
+    public func addDisjunction() throws { try check(sd_journal_add_disjunction(journal), "OR") }
+    public func addConjunction() throws { try check(sd_journal_add_conjunction(journal), "AND") }
+    public func flushMatches() { sd_journal_flush_matches(journal) }
+
+    // MARK: moving
+
+    public func seekHead() throws { try check(sd_journal_seek_head(journal), "seek head") }
+    public func seekTail() throws { try check(sd_journal_seek_tail(journal), "seek tail") }
+
+    /// Positions at the entry of `cursor` (or the closest one, if it was rotated away); the
+    /// following `next()` returns that entry.
+    public func seek(cursor: String) throws {
+        try check(sd_journal_seek_cursor(journal, cursor), "seek cursor")
+    }
+
+    /// Positions so that `next()` returns entries at or after this time.
+    public func seek(realtimeMicroseconds usec: UInt64) throws {
+        try check(sd_journal_seek_realtime_usec(journal, usec), "seek time")
+    }
+
+    /// Moves to the next matching entry and returns it, or nil at the end.
+    public func next() throws -> JournalEntry? {
+        let r = sd_journal_next(journal)
+        try check(r, "next")
+        return r == 0 ? nil : try currentEntry()
+    }
+
+    public func previous() throws -> JournalEntry? {
+        let r = sd_journal_previous(journal)
+        try check(r, "previous")
+        return r == 0 ? nil : try currentEntry()
+    }
+
+    /// Steps back over up to `count` entries (journalctl -n: seekTail, then this, then next()).
+    @discardableResult
+    public func skipBackward(_ count: Int) throws -> Int {
+        let r = sd_journal_previous_skip(journal, UInt64(max(0, count)))
+        try check(r, "skip")
+        return Int(r)
+    }
+
+    /// Up to `limit` entries from the current position on.
+    public func entries(limit: Int = .max) throws -> [JournalEntry] {
+        var out: [JournalEntry] = []
+        while out.count < limit, let e = try next() { out.append(e) }
+        return out
+    }
+
+    /// Blocks this reader (not the caller's thread pool) until the journal changes or
+    /// `timeout` passes.
+    public func wait(timeout: Duration) throws -> WaitResult {
+        let r = sd_journal_wait(journal, timeout.microseconds)
+        try check(r, "wait")
+        switch r {
+        case Int32(SD_JOURNAL_APPEND): return .appended
+        case Int32(SD_JOURNAL_INVALIDATE): return .invalidated
+        default: return .nothingNew
+        }
+    }
+
+    // MARK: reading
+
+    private func currentEntry() throws -> JournalEntry {
+        var fields: [String: String] = [:]
+        sd_journal_restart_data(journal)
+        var data: UnsafeRawPointer? = nil
+        var length = 0
+        while true {
+            let r = sd_journal_enumerate_data(journal, &data, &length)
+            if r == 0 { break }
+            // A corrupt field ends the walk; what was read so far is still worth showing.
+            if r < 0 { break }
+            guard let data else { continue }
+            let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = String(decoding: bytes[..<eq], as: UTF8.self)
+            fields[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
+        }
+        var usec: UInt64 = 0
+        try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
+        var cursor: UnsafeMutablePointer<CChar>? = nil
+        try check(sd_journal_get_cursor(journal, &cursor), "cursor")
+        defer { free(cursor) }
+        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: cursor.map { String(cString: $0) } ?? "")
+    }
+}

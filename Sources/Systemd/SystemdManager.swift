@@ -1,0 +1,432 @@
+import CSystemd
+import Glibc
+import PinnedThread
+
+/// A connection to systemd's manager (PID 1) over sd-bus.
+///
+/// Every call runs on one dedicated thread (`PinnedExecutor`): sd-bus objects are not
+/// thread-safe, and the bus is pumped (`sd_bus_process`/`sd_bus_wait`) by the same thread that
+/// issues calls, so a wait blocks only this manager, never Swift's cooperative pool.
+public actor SystemdManager {
+    static let destination = "org.freedesktop.systemd1"
+    static let managerPath = "/org/freedesktop/systemd1"
+    static let managerInterface = "org.freedesktop.systemd1.Manager"
+    static let unitInterface = "org.freedesktop.systemd1.Unit"
+
+    private let executor: PinnedExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private var bus: OpaquePointer?
+    private var jobSlot: OpaquePointer?
+    private let jobs = JobTracker()
+    /// True on the system bus, false on the manager's private socket, which has no AddRef.
+    private var isBusClient = false
+    /// Which transport actually answered, for messages and `hvctl doctor`.
+    public private(set) var connectedVia = ""
+    /// The longest one method call may take.
+    public let callTimeout: Duration
+
+    private init(callTimeout: Duration) {
+        executor = PinnedExecutor(name: "hvctl-systemd")
+        self.callTimeout = callTimeout
+    }
+
+    /// Connects and checks that the peer really is systemd (reads its version).
+    public static func connect(
+        _ transport: BusTransport = .automatic, callTimeout: Duration = .seconds(25)
+    ) async throws -> SystemdManager {
+        let manager = SystemdManager(callTimeout: callTimeout)
+        try await manager.open(transport)
+        return manager
+    }
+
+    isolated deinit {
+        if let jobSlot { sd_bus_slot_unref(jobSlot) }
+        if let bus { sd_bus_flush_close_unref(bus) }
+        executor.shutdown()
+    }
+
+    // MARK: connecting
+
+    private func open(_ transport: BusTransport) throws {
+        var attempts: [String] = []
+        let candidates: [BusTransport] =
+            transport == .automatic
+            ? (geteuid() == 0 ? [.systemBus, .managerSocket()] : [.systemBus])
+            : [transport]
+        for candidate in candidates {
+            switch Self.rawOpen(candidate) {
+            case .failure(let reason):
+                attempts.append("\(candidate): \(reason.reason)")
+            case .success(let opened):
+                bus = opened
+                do {
+                    _ = try version()
+                } catch {
+                    attempts.append("\(candidate): \(error)")
+                    sd_bus_flush_close_unref(opened)
+                    bus = nil
+                    continue
+                }
+                connectedVia = candidate.description
+                isBusClient = sd_bus_is_bus_client(opened) > 0
+                try subscribe()
+                return
+            }
+        }
+        throw SystemdError.unreachable(attempts: attempts)
+    }
+
+    private static func rawOpen(_ transport: BusTransport) -> Result<OpaquePointer, OpenFailure> {
+        var b: OpaquePointer? = nil
+        let r: Int32
+        switch transport {
+        case .automatic, .systemBus:
+            r = sd_bus_open_system(&b)
+        case .managerSocket(let path):
+            guard geteuid() == 0 else { return .failure(OpenFailure("the manager socket needs root")) }
+            guard access(path, F_OK) == 0 else { return .failure(OpenFailure("\(path) does not exist")) }
+            var s: OpaquePointer? = nil
+            var rr = sd_bus_new(&s)
+            if rr >= 0, let s {
+                rr = sd_bus_set_address(s, "unix:path=\(path)")
+                if rr >= 0 { rr = sd_bus_start(s) }
+                if rr < 0 { sd_bus_unref(s) } else { b = s }
+            }
+            r = rr
+        case .remote(let host):
+            r = sd_bus_open_system_remote(&b, host)
+        case .machine(let name):
+            r = sd_bus_open_system_machine(&b, name)
+        }
+        guard r >= 0, let b else { return .failure(OpenFailure(errnoText(r))) }
+        return .success(b)
+    }
+
+    /// Subscribe() so the system bus delivers JobRemoved for every job; then one match that
+    /// feeds `jobs` for the life of the connection.
+    private func subscribe() throws {
+        _ = try call("Subscribe", target: "", tolerating: ["org.freedesktop.systemd1.AlreadySubscribed"]) { _ in }
+        let userdata = Unmanaged.passUnretained(jobs).toOpaque()
+        var slot: OpaquePointer? = nil
+        let r = sd_bus_match_signal(
+            bus, &slot, isBusClient ? Self.destination : nil, Self.managerPath, Self.managerInterface,
+            "JobRemoved", JobTracker.handler, userdata)
+        guard r >= 0 else {
+            throw SystemdError.callFailed(method: "AddMatch", target: "JobRemoved", message: errnoText(r))
+        }
+        jobSlot = slot
+    }
+
+    // MARK: reading
+
+    /// systemd's version string, e.g. "252.38-1~deb12u1".
+    public func version() throws -> String {
+        try stringProperty(Self.managerPath, Self.managerInterface, "Version", target: "manager")
+    }
+
+    /// The unit's load, active and sub state and, where the type has one, its Result.
+    /// Looking at a unit never starts it (nor triggers its socket).
+    public func unit(_ name: String) throws -> UnitState {
+        try Self.validate(name)
+        let path = UnitName.objectPath(name)
+        let load = try stringProperty(path, Self.unitInterface, "LoadState", target: name)
+        let active = try stringProperty(path, Self.unitInterface, "ActiveState", target: name)
+        let sub = try stringProperty(path, Self.unitInterface, "SubState", target: name)
+        var result: String? = nil
+        if let iface = Self.typeInterface(of: name), load == "loaded" {
+            result = try? stringProperty(path, iface, "Result", target: name)
+        }
+        return UnitState(name: name, loadState: load, activeState: active, subState: sub, result: result)
+    }
+
+    // MARK: jobs
+
+    public func start(_ name: String, mode: JobMode = .replace, timeout: Duration = .seconds(90)) throws -> JobResult {
+        try job("StartUnit", name, mode, timeout)
+    }
+
+    public func stop(_ name: String, mode: JobMode = .replace, timeout: Duration = .seconds(90)) throws -> JobResult {
+        try job("StopUnit", name, mode, timeout)
+    }
+
+    public func restart(_ name: String, mode: JobMode = .replace, timeout: Duration = .seconds(90)) throws -> JobResult {
+        try job("RestartUnit", name, mode, timeout)
+    }
+
+    /// Forgets a failed unit's state (`systemctl reset-failed`); a unit that is not loaded is fine.
+    public func resetFailed(_ name: String) throws {
+        try Self.validate(name)
+        _ = try call("ResetFailedUnit", target: name, tolerating: ["org.freedesktop.systemd1.NoSuchUnit"]) { m in
+            try m.append(name)
+        }
+    }
+
+    private func job(_ verb: String, _ name: String, _ mode: JobMode, _ timeout: Duration) throws -> JobResult {
+        try Self.validate(name)
+        let path = try call(verb, target: name) { m in
+            try m.append(name)
+            try m.append(mode.rawValue)
+        }!.readObjectPathOrThrow(verb, name)
+        let result = try waitForJob(path, what: "\(verb) \(name)", limit: timeout)
+        return JobResult(unit: name, result: result)
+    }
+
+    private func waitForJob(_ path: String, what: String, limit: Duration) throws -> String {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        jobs.await(path)
+        defer { jobs.forget(path) }
+        while true {
+            if let done = jobs.take(path) { return done.result }
+            let r = sd_bus_process(bus, nil)
+            if r < 0 { throw SystemdError.connectionLost(errnoText(r)) }
+            if r > 0 { continue }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { throw SystemdError.timedOut(what: what, after: limit) }
+            if Task.isCancelled { throw CancellationError() }
+            // Wake at least every 100 ms to notice cancellation.
+            let w = sd_bus_wait(bus, min(left, .milliseconds(100)).microseconds)
+            if w < 0 && w != -EINTR { throw SystemdError.connectionLost(errnoText(w)) }
+        }
+    }
+
+    // MARK: transient services
+
+    /// Starts `service` as a transient oneshot unit and waits until its command has exited.
+    ///
+    /// `waitLimit` bounds hvctl's own wait (default: the runtime limit plus 30 s, or one hour);
+    /// when it passes, the unit is stopped and `SystemdError.timedOut` thrown.
+    public func run(_ service: TransientService, waitLimit: Duration? = nil) throws -> TransientResult {
+        try Self.validate(service.name)
+        guard service.name.hasSuffix(".service") else {
+            throw SystemdError.invalidUnitName(service.name, reason: "a transient service's name must end in .service")
+        }
+        guard let program = service.command.first, program.hasPrefix("/") else {
+            throw SystemdError.invalidUnitName(service.name, reason: "the command must start with an absolute path")
+        }
+        // On the private socket nothing can pin the unit (no AddRef), so keep failed units
+        // loaded long enough to read their exit status, then reset them ourselves.
+        let pinned = isBusClient
+        let collectMode = pinned ? service.collectMode : "inactive"
+        let resetAfter = !pinned && service.collectMode == "inactive-or-failed"
+
+        let limit = waitLimit ?? ((service.runtimeMax ?? .seconds(3600)) + .seconds(30))
+        let path = try call("StartTransientUnit", target: service.name) { m in
+            try m.append(service.name)
+            try m.append(JobMode.fail.rawValue)
+            try m.open("a", "(sv)")
+            try Self.appendProperties(of: service, collectMode: collectMode, addRef: pinned, to: m)
+            try m.close()
+            try m.open("a", "(sa(sv))")
+            try m.close()
+        }!.readObjectPathOrThrow("StartTransientUnit", service.name)
+
+        let jobResult: String
+        do {
+            jobResult = try waitForJob(path, what: "\(service.name) to finish", limit: limit)
+        } catch {
+            _ = try? call("StopUnit", target: service.name, tolerating: ["org.freedesktop.systemd1.NoSuchUnit"]) { m in
+                try m.append(service.name)
+                try m.append(JobMode.replace.rawValue)
+            }
+            throw error
+        }
+
+        let unitPath = UnitName.objectPath(service.name)
+        let serviceInterface = "org.freedesktop.systemd1.Service"
+        let result = try? stringProperty(unitPath, serviceInterface, "Result", target: service.name)
+        let code = try? int32Property(unitPath, serviceInterface, "ExecMainCode", target: service.name)
+        let status = try? int32Property(unitPath, serviceInterface, "ExecMainStatus", target: service.name)
+        let invocation = try? bytesProperty(unitPath, Self.unitInterface, "InvocationID", target: service.name)
+        let active = try? stringProperty(unitPath, Self.unitInterface, "ActiveState", target: service.name)
+
+        if pinned {
+            _ = try? call("UnrefUnit", target: service.name) { m in try m.append(service.name) }
+        }
+        if resetAfter && active == "failed" {
+            try? resetFailed(service.name)
+        }
+
+        let exit: TransientResult.Exit
+        switch (code, status) {
+        case (1?, let s?): exit = .exited(s)  // CLD_EXITED
+        case (2?, let s?), (3?, let s?): exit = .signaled(s)  // CLD_KILLED, CLD_DUMPED
+        default: exit = .unknown
+        }
+        let finalResult = result ?? (jobResult == "done" ? "success" : jobResult)
+        return TransientResult(
+            unit: service.name, result: finalResult, exit: exit,
+            invocationID: invocation.flatMap { $0.count == 16 ? $0.map { String(format2: $0) }.joined() : nil })
+    }
+
+    private static func appendProperties(
+        of s: TransientService, collectMode: String, addRef: Bool, to m: BusMessage
+    ) throws(BusMessageError) {
+        func property(_ name: String, _ signature: String, _ body: () throws(BusMessageError) -> Void) throws(BusMessageError) {
+            try m.open("r", "sv")
+            try m.append(name)
+            try m.open("v", signature)
+            try body()
+            try m.close()
+            try m.close()
+        }
+        try property("Description", "s") { () throws(BusMessageError) in
+            try m.append(s.description ?? "hvctl: \(s.command.joined(separator: " "))")
+        }
+        try property("Type", "s") { () throws(BusMessageError) in try m.append("oneshot") }
+        try property("CollectMode", "s") { () throws(BusMessageError) in try m.append(collectMode) }
+        if addRef {
+            try property("AddRef", "b") { () throws(BusMessageError) in try m.append(true) }
+        }
+        try property("ExecStart", "a(sasb)") { () throws(BusMessageError) in
+            try m.open("a", "(sasb)")
+            try m.open("r", "sasb")
+            try m.append(s.command[0])
+            try m.append(s.command)
+            try m.append(false)
+            try m.close()
+            try m.close()
+        }
+        if !s.environment.isEmpty {
+            try property("Environment", "as") { () throws(BusMessageError) in
+                try m.append(s.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+            }
+        }
+        if let dir = s.workingDirectory {
+            try property("WorkingDirectory", "s") { () throws(BusMessageError) in try m.append(dir) }
+        }
+        if let slice = s.slice {
+            try property("Slice", "s") { () throws(BusMessageError) in try m.append(slice) }
+        }
+        if let max = s.runtimeMax {
+            try property("TimeoutStartUSec", "t") { () throws(BusMessageError) in try m.append(max.microseconds) }
+        }
+        if let id = s.syslogIdentifier {
+            try property("SyslogIdentifier", "s") { () throws(BusMessageError) in try m.append(id) }
+        }
+        if !s.logExtraFields.isEmpty {
+            try property("LogExtraFields", "aay") { () throws(BusMessageError) in
+                try m.open("a", "ay")
+                for (k, v) in s.logExtraFields.sorted(by: { $0.key < $1.key }) {
+                    try m.appendBytes(Array("\(k)=\(v)".utf8))
+                }
+                try m.close()
+            }
+        }
+        if s.unlimitedLogRate {
+            try property("LogRateLimitIntervalUSec", "t") { () throws(BusMessageError) in try m.append(UInt64(0)) }
+        }
+    }
+
+    // MARK: plumbing
+
+    private static func validate(_ name: String) throws {
+        if let problem = UnitName.problem(with: name) {
+            throw SystemdError.invalidUnitName(name, reason: problem)
+        }
+    }
+
+    private static func typeInterface(of name: String) -> String? {
+        let types = [
+            "service": "Service", "socket": "Socket", "mount": "Mount", "swap": "Swap",
+            "timer": "Timer", "path": "Path", "automount": "Automount", "scope": "Scope",
+        ]
+        guard let dot = name.lastIndex(of: "."), let t = types[String(name[name.index(after: dot)...])] else { return nil }
+        return "org.freedesktop.systemd1.\(t)"
+    }
+
+    /// Calls a Manager method; returns nil when systemd answered with one of `tolerating`.
+    private func call(
+        _ member: String, target: String, tolerating: Set<String> = [],
+        _ build: (BusMessage) throws -> Void
+    ) throws -> BusMessage? {
+        guard let bus else { throw SystemdError.connectionLost("the connection is closed") }
+        var raw: OpaquePointer? = nil
+        var r = sd_bus_message_new_method_call(bus, &raw, Self.destination, Self.managerPath, Self.managerInterface, member)
+        guard r >= 0, let raw else {
+            throw SystemdError.callFailed(method: member, target: target, message: errnoText(r))
+        }
+        let message = BusMessage(owning: raw)
+        do {
+            try build(message)
+        } catch {
+            throw SystemdError.callFailed(method: member, target: target, message: "\(error)")
+        }
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var reply: OpaquePointer? = nil
+        r = sd_bus_call(bus, raw, callTimeout.microseconds, &error, &reply)
+        if r < 0 {
+            if let name = error.name.map({ String(cString: $0) }), tolerating.contains(name) { return nil }
+            throw SystemdError.callFailed(method: member, target: target, message: Self.text(of: &error, r))
+        }
+        guard let reply else { throw SystemdError.callFailed(method: member, target: target, message: "no reply") }
+        return BusMessage(owning: reply)
+    }
+
+    private func stringProperty(_ path: String, _ iface: String, _ member: String, target: String) throws -> String {
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var out: UnsafeMutablePointer<CChar>? = nil
+        defer { free(out) }
+        let r = sd_bus_get_property_string(bus, Self.destination, path, iface, member, &error, &out)
+        guard r >= 0, let out else {
+            throw SystemdError.callFailed(method: "Get \(member)", target: target, message: Self.text(of: &error, r))
+        }
+        return String(cString: out)
+    }
+
+    private func int32Property(_ path: String, _ iface: String, _ member: String, target: String) throws -> Int32 {
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var value: Int32 = 0
+        let r = sd_bus_get_property_trivial(bus, Self.destination, path, iface, member, &error, CChar(UInt8(ascii: "i")), &value)
+        guard r >= 0 else {
+            throw SystemdError.callFailed(method: "Get \(member)", target: target, message: Self.text(of: &error, r))
+        }
+        return value
+    }
+
+    private func bytesProperty(_ path: String, _ iface: String, _ member: String, target: String) throws -> [UInt8] {
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var reply: OpaquePointer? = nil
+        let r = sd_bus_get_property(bus, Self.destination, path, iface, member, &error, &reply, "ay")
+        guard r >= 0, let reply else {
+            throw SystemdError.callFailed(method: "Get \(member)", target: target, message: Self.text(of: &error, r))
+        }
+        do {
+            return try BusMessage(owning: reply).readBytes()
+        } catch {
+            throw SystemdError.callFailed(method: "Get \(member)", target: target, message: error.description)
+        }
+    }
+
+    private static func text(of error: inout sd_bus_error, _ r: Int32) -> String {
+        if let message = error.message { return String(cString: message) }
+        return errnoText(r)
+    }
+}
+
+private struct OpenFailure: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
+extension BusMessage {
+    fileprivate func readObjectPathOrThrow(_ method: String, _ target: String) throws -> String {
+        do {
+            return try readObjectPath()
+        } catch {
+            throw SystemdError.callFailed(method: method, target: target, message: error.description)
+        }
+    }
+}
+
+extension String {
+    /// Two lower-case hex digits.
+    fileprivate init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0xf)]])
+    }
+}

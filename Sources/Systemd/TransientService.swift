@@ -1,0 +1,56 @@
+/// A command to run once as a transient `Type=oneshot` service, and what it ran with.
+public struct TransientService: Sendable {
+    /// Full unit name, ending in `.service`; hvctl uses `hvctl-<run>-….service`.
+    public var name: String
+    /// argv; `argv[0]` must be an absolute path.
+    public var command: [String]
+    public var description: String?
+    public var environment: [String: String] = [:]
+    public var workingDirectory: String?
+    public var slice: String?
+    /// The longest the command may run. systemd ignores RuntimeMaxSec= for oneshot services
+    /// (systemd.service(5)), so this is sent as TimeoutStartUSec, which is the limit that does
+    /// apply to them; the unit's Result is then "timeout".
+    public var runtimeMax: Duration?
+    /// "inactive" or "inactive-or-failed". hvctl pins the unit with AddRef while it reads the
+    /// result, so "inactive-or-failed" (the default) loses nothing and leaves nothing behind.
+    public var collectMode: String = "inactive-or-failed"
+    public var syslogIdentifier: String?
+    /// Extra journal fields on every line the unit logs, e.g. `HVCTL_RUN=…`.
+    public var logExtraFields: [String: String] = [:]
+    /// Lift journald's per-unit rate limit so no output line is dropped.
+    public var unlimitedLogRate = true
+
+    public init(name: String, command: [String]) {
+        self.name = name
+        self.command = command
+    }
+}
+
+/// How a transient service ended.
+public struct TransientResult: Sendable, Equatable {
+    public enum Exit: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+        /// systemd did not say (the unit was already collected after a success).
+        case unknown
+    }
+
+    public var unit: String
+    /// The service's Result: "success", "exit-code", "signal", "timeout", "core-dump", …
+    public var result: String
+    public var exit: Exit
+    /// The invocation ID (32 hex digits), which journald stamps on every line of this run.
+    public var invocationID: String?
+
+    public var succeeded: Bool { result == "success" }
+
+    /// The status a shell would report: the exit code, or 128+signal.
+    public var exitStatus: Int32 {
+        switch exit {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        case .unknown: return succeeded ? 0 : 1
+        }
+    }
+}
