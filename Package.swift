@@ -28,6 +28,8 @@ let package = Package(
                 "CLibvirt", "PinnedThread", "Systemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         .target(name: "Hooks", dependencies: ["Systemd"]),

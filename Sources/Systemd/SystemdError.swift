@@ -15,8 +15,7 @@ public enum SystemdError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let attempts):
-            return "systemd is not reachable (\(attempts.joined(separator: "; "))); "
-                + "hvctl needs a host booted with systemd (on a machine without one: scripts/testhost up)"
+            return "systemd is not reachable (\(attempts.joined(separator: "; "))); is this host booted with systemd?"
         case .callFailed(let method, let target, let message):
             return "systemd refused \(method) \(target): \(message)"
         case .jobFailed(let unit, let verb, let result):

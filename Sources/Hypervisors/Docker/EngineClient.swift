@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A client of the Docker Engine API over its Unix socket.
+///
+/// The API version is negotiated the way moby's client does: ask `/_ping` for the daemon's
+/// version and use the lower of it and ours; every path is then prefixed `/v<version>`.
+public struct EngineClient: Sendable {
+    /// The newest API version this client speaks (Debian 12's docker.io 20.10).
+    public static let maximumAPIVersion = "1.41"
+    public static let defaultSocket = "/run/docker.sock"
+
+    public let socketPath: String
+    public let apiVersion: String
+    public var requestTimeout: Duration
+
+    /// Connects by pinging the daemon. A missing socket fails at once, before any I/O.
+    public static func connect(socketPath: String = defaultSocket, timeout: Duration = .seconds(10)) async throws -> EngineClient {
+        let ping = try await ping(socketPath: socketPath, timeout: timeout)
+        let version = Self.lower(ping.apiVersion ?? "1.24", maximumAPIVersion)
+        return EngineClient(socketPath: socketPath, apiVersion: version, requestTimeout: timeout)
+    }
+
+    public struct Ping: Sendable, Equatable {
+        /// The `Api-Version` header; absent on very old daemons.
+        public var apiVersion: String?
+        /// The `Server` header, e.g. "Docker/20.10.24+dfsg1 (linux)".
+        public var server: String?
+    }
+
+    /// GET /_ping (unversioned, as the daemon expects for negotiation).
+    public static func ping(socketPath: String = defaultSocket, timeout: Duration = .seconds(10)) async throws -> Ping {
+        let response = try await send(socketPath: socketPath, method: .GET, path: "/_ping", body: nil, timeout: timeout)
+        return Ping(apiVersion: response.headers.first(name: "Api-Version"), server: response.headers.first(name: "Server"))
+    }
+
+    public struct Version: Sendable, Equatable, Decodable {
+        public var Version: String
+        public var ApiVersion: String
+        public var MinAPIVersion: String?
+        public var Os: String?
+        public var Arch: String?
+        public var KernelVersion: String?
+    }
+
+    /// GET /version: the engine's own version and the API range it serves.
+    public func version() async throws -> Version {
+        try await get("/version", as: Version.self)
+    }
+
+    /// A versioned GET whose JSON answer is decoded as `T`.
+    public func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let response = try await request(.GET, path)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: response.body))
+        } catch {
+            throw EngineError.badResponse(request: "GET \(path)", reason: "\(error)")
+        }
+    }
+
+    /// A versioned request; errors from the daemon come back as `EngineError.api` with its message.
+    public func request(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> Response {
+        try await Self.send(socketPath: socketPath, method: method, path: "/v\(apiVersion)\(path)", body: body, timeout: requestTimeout)
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer
+    }
+
+    // MARK: plumbing
+
+    private static let maximumBody = 64 << 20
+
+    private static func send(socketPath: String, method: HTTPMethod, path: String, body: Data?, timeout: Duration) async throws -> Response {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw EngineError.unreachable(socket: socketPath, reason: "no such socket (is docker.service running?)")
+        }
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw EngineError.badResponse(request: path, reason: "cannot form a URL for socket \(socketPath)")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        // Docker rejects HTTP/1.1 requests without Host, and AsyncHTTPClient sets none for Unix sockets.
+        request.headers.add(name: "Host", value: "docker")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let what = "\(method.rawValue) \(path)"
+        let response: HTTPClientResponse
+        let collected: ByteBuffer
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            collected = try await response.body.collect(upTo: maximumBody)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw EngineError.timedOut(request: what, after: timeout)
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError.unreachable(socket: socketPath, reason: "\(error)")
+        }
+        let status = Int(response.status.code)
+        guard (200..<400).contains(status) else {
+            throw EngineError.api(status: status, message: Self.message(in: collected) ?? response.status.reasonPhrase)
+        }
+        return Response(status: status, headers: response.headers, body: collected)
+    }
+
+    /// The daemon's `{"message": "..."}`, or the body itself when it is short plain text.
+    private static func message(in body: ByteBuffer) -> String? {
+        let data = Data(buffer: body)
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let m = object["message"] as? String {
+            return m
+        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty || text.count > 500 ? nil : text
+    }
+
+    /// The lower of two "major.minor" API versions.
+    static func lower(_ a: String, _ b: String) -> String {
+        func parts(_ v: String) -> [Int] { v.split(separator: ".").map { Int($0) ?? 0 } }
+        return parts(a).lexicographicallyPrecedes(parts(b)) ? a : b
+    }
+}

@@ -1,0 +1,182 @@
+@preconcurrency import CLibvirt
+import Glibc
+import PinnedThread
+
+/// A connection to libvirt through its C API.
+///
+/// Safe from Swift concurrency because every call, including the isolated deinit that closes
+/// the connection, runs on this actor's one pinned thread: libvirt keeps the last error in
+/// thread-local storage, so the call and the read of its error must happen on the same thread
+/// with nothing in between — which a default actor, free to hop threads, could not promise.
+/// Domains leave the actor only as `Domain` values; `virDomainPtr`s never escape a method.
+public actor LibvirtConnection {
+    private let executor: PinnedExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private var connection: OpaquePointer?
+    public nonisolated let uri: String
+
+    /// libvirt's default error handler prints every error to stderr; hvctl reports errors
+    /// itself, so install a handler that does nothing (as libvirt's docs and libvirt-go do).
+    private static let quiet: Void = {
+        virInitialize()
+        virSetErrorFunc(nil) { _, _ in }
+    }()
+
+    private init(uri: String) {
+        self.uri = uri
+        executor = PinnedExecutor(name: "hvctl-libvirt")
+    }
+
+    public static func open(_ uri: String, readOnly: Bool = false) async throws -> LibvirtConnection {
+        Self.quiet
+        let c = LibvirtConnection(uri: uri)
+        try await c.connect(readOnly: readOnly)
+        return c
+    }
+
+    isolated deinit {
+        if let connection { virConnectClose(connection) }
+        executor.shutdown()
+    }
+
+    private func connect(readOnly: Bool) throws {
+        let c = readOnly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri)
+        guard let c else {
+            throw LibvirtError.connect(uri: uri, message: Self.takeLastError()?.message ?? "unknown error")
+        }
+        connection = c
+    }
+
+    // MARK: versions
+
+    /// The libvirt library hvctl is linked against.
+    public func libraryVersion() throws -> LibvirtVersion {
+        var v: UInt = 0
+        guard virGetVersion(&v, nil, nil) == 0 else { throw failure("virGetVersion") }
+        return LibvirtVersion(v)
+    }
+
+    /// The hypervisor behind the URI ("QEMU", "TEST", …) and its version.
+    public func hypervisor() throws -> (type: String, version: LibvirtVersion) {
+        let c = try live()
+        guard let type = virConnectGetType(c) else { throw failure("virConnectGetType") }
+        var v: UInt = 0
+        guard virConnectGetVersion(c, &v) == 0 else { throw failure("virConnectGetVersion") }
+        return (String(cString: type), LibvirtVersion(v))
+    }
+
+    // MARK: domains
+
+    /// Every domain, running or not.
+    public func domains() throws -> [Domain] {
+        let c = try live()
+        var list: UnsafeMutablePointer<virDomainPtr?>? = nil
+        let n = virConnectListAllDomains(c, &list, 0)
+        guard n >= 0 else { throw failure("virConnectListAllDomains") }
+        defer { free(list) }
+        var out: [Domain] = []
+        for i in 0..<Int(n) {
+            guard let d = list?[i] else { continue }
+            defer { virDomainFree(d) }
+            out.append(try describe(d))
+        }
+        return out.sorted { $0.name < $1.name }
+    }
+
+    public func domain(named name: String) throws -> Domain {
+        try withDomain(name) { try describe($0) }
+    }
+
+    /// Defines (or redefines) a persistent domain from XML.
+    @discardableResult
+    public func define(xml: String) throws -> Domain {
+        let c = try live()
+        guard let d = virDomainDefineXML(c, xml) else { throw failure("define") }
+        defer { virDomainFree(d) }
+        return try describe(d)
+    }
+
+    public func start(_ name: String) throws {
+        try withDomain(name) { d in
+            guard virDomainCreate(d) == 0 else { throw failure("start \(name)") }
+        }
+    }
+
+    /// Asks the guest to shut down (ACPI); returns at once — watch `domain(named:)`.
+    public func shutdown(_ name: String) throws {
+        try withDomain(name) { d in
+            guard virDomainShutdown(d) == 0 else { throw failure("shutdown \(name)") }
+        }
+    }
+
+    /// Stops the domain immediately (pulls the plug).
+    public func destroy(_ name: String) throws {
+        try withDomain(name) { d in
+            guard virDomainDestroy(d) == 0 else { throw failure("destroy \(name)") }
+        }
+    }
+
+    /// Removes the domain's definition together with its managed save, snapshot metadata and
+    /// NVRAM. Drivers that refuse one of those flags get virsh's fallback: a plain undefine.
+    public func undefine(_ name: String) throws {
+        try withDomain(name) { d in
+            let flags =
+                VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
+                | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
+            if virDomainUndefineFlags(d, flags) == 0 { return }
+            let first = failure("undefine \(name)")
+            guard first.code == Int32(VIR_ERR_NO_SUPPORT.rawValue) || first.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else {
+                throw first
+            }
+            guard virDomainUndefine(d) == 0 else { throw failure("undefine \(name)") }
+        }
+    }
+
+    // MARK: plumbing
+
+    private func live() throws -> OpaquePointer {
+        guard let connection else { throw LibvirtError.closed }
+        return connection
+    }
+
+    private func withDomain<T>(_ name: String, _ body: (OpaquePointer) throws -> T) throws -> T {
+        let c = try live()
+        guard let d = virDomainLookupByName(c, name) else {
+            let e = failure("lookup \(name)")
+            throw e.code == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? LibvirtError.noSuchDomain(name) : e
+        }
+        defer { virDomainFree(d) }
+        return try body(d)
+    }
+
+    private func describe(_ d: OpaquePointer) throws -> Domain {
+        guard let name = virDomainGetName(d) else { throw failure("virDomainGetName") }
+        var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+        guard virDomainGetUUIDString(d, &uuid) == 0 else { throw failure("virDomainGetUUIDString") }
+        var state: Int32 = 0
+        var reason: Int32 = 0
+        guard virDomainGetState(d, &state, &reason, 0) == 0 else { throw failure("virDomainGetState") }
+        let id = virDomainGetID(d)
+        return Domain(
+            name: String(cString: name),
+            uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+            state: Domain.State(raw: state),
+            persistent: virDomainIsPersistent(d) == 1,
+            id: id == UInt32.max ? nil : id)
+    }
+
+    /// The error of the call that just failed on this thread.
+    private func failure(_ operation: String) -> LibvirtError {
+        guard let e = Self.takeLastError() else {
+            return .call(operation: operation, code: -1, message: "unknown error")
+        }
+        return .call(operation: operation, code: e.code, message: e.message)
+    }
+
+    private static func takeLastError() -> (code: Int32, message: String)? {
+        guard let e = virGetLastError() else { return nil }
+        let out = (e.pointee.code, e.pointee.message.map { String(cString: $0) } ?? "unknown error")
+        virResetLastError()
+        return out
+    }
+}

@@ -1,0 +1,14 @@
+/// Errors of hvctl's own flows, each worded as what failed and what to do.
+public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownDriver(String, source: String)
+    case timedOut(String, after: Duration)
+
+    public var description: String {
+        switch self {
+        case .unknownDriver(let name, let source):
+            return "unknown driver '\(name)' (from \(source)); known drivers: \(DriverSelection.known.joined(separator: ", "))"
+        case .timedOut(let what, let after):
+            return "\(what) did not answer within \(after)"
+        }
+    }
+}

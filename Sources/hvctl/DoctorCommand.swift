@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Stack
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check what hvctl needs on this host, without changing anything.",
+        discussion: """
+            Checks that systemd answers on D-Bus (and its version), that the journal is \
+            readable, that Docker's socket answers /_ping (and its API version), that libvirt's \
+            URI connects (and its version), and whether /dev/kvm is usable.
+
+            Nothing is started: the Docker and libvirt daemons are looked at through their \
+            systemd units first, because connecting to a socket-activated daemon's socket \
+            would start it.
+
+            Exits 0 when everything the selected driver needs is there. The driver is \
+            --driver, else $VIRT_DRIVER, else libvirt (DevStack's default).
+
+            Examples:
+              hvctl doctor
+              VIRT_DRIVER=docker hvctl doctor -o json
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    @Option(help: "The driver whose needs decide the exit status: docker, fake or libvirt.")
+    var driver: String?
+
+    @Option(help: "The Docker Engine socket.")
+    var dockerSocket: String = "/run/docker.sock"
+
+    @Option(help: "The libvirt URI to check.")
+    var libvirtURI: String = "qemu:///system"
+
+    func run() async throws {
+        let selection: DriverSelection
+        do {
+            selection = try DriverSelection.resolve(flag: driver, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var doctor = Doctor(driver: selection)
+        doctor.dockerSocket = dockerSocket
+        doctor.libvirtURI = libvirtURI
+        let report = await doctor.run()
+
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        case .text:
+            print(render(report))
+        }
+        if !report.healthy {
+            FileHandle.standardError.write(Data("hvctl: not ready for \(report.driver): \(report.firstProblem ?? "a required check failed")\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func render(_ report: DoctorReport) -> String {
+        var lines = ["driver: \(report.driver) (from \(report.driverSource))"]
+        for check in report.checks {
+            let status = check.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+            let name = check.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+            let optional = check.required || check.status == .ok ? "" : " (not needed by \(report.driver))"
+            lines.append("\(status)\(name)\(check.detail)\(optional)")
+            if let fix = check.fix, check.status != .ok {
+                lines.append(String(repeating: " ", count: 16) + "fix: \(fix)")
+            }
+        }
+        lines.append(report.healthy ? "ready for \(report.driver)" : "not ready for \(report.driver)")
+        return lines.joined(separator: "\n")
+    }
+}
