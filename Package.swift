@@ -40,9 +40,10 @@ let package = Package(
         ),
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
 
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
-        .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "Systemd"]),
-        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
+        .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

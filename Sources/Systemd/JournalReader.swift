@@ -100,7 +100,9 @@ public actor JournalReader {
         return r == 0 ? nil : try currentEntry()
     }
 
-    /// Steps back over up to `count` entries (journalctl -n: seekTail, then this, then next()).
+    /// Steps back over up to `count` entries and stands on the last one reached, which
+    /// `current()` reads; `next()` continues after it. After `seekTail()`, this is how the
+    /// newest `count` entries are found.
     @discardableResult
     public func skipBackward(_ count: Int) throws -> Int {
         let r = sd_journal_previous_skip(journal, UInt64(max(0, count)))
@@ -126,6 +128,9 @@ public actor JournalReader {
         default: return .nothingNew
         }
     }
+
+    /// The entry the reader stands on.
+    public func current() throws -> JournalEntry { try currentEntry() }
 
     // MARK: reading
 

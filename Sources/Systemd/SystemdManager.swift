@@ -1,4 +1,5 @@
 import CSystemd
+import Foundation
 import Glibc
 import PinnedThread
 
@@ -282,7 +283,10 @@ public actor SystemdManager {
             try m.open("a", "(sasb)")
             try m.open("r", "sasb")
             try m.append(s.command[0])
-            try m.append(s.command)
+            // systemd substitutes $VAR and $$ in ExecStart= at exec time, even for commands
+            // sent over D-Bus (252 has no ExecStartEx no-env-expand flag); doubling every '$'
+            // makes the command run with exactly the arguments the caller gave.
+            try m.append(s.command.map { $0.replacingOccurrences(of: "$", with: "$$") })
             try m.append(false)
             try m.close()
             try m.close()

@@ -122,7 +122,7 @@ public struct EngineClient: Sendable {
     }
 
     /// The lower of two "major.minor" API versions.
-    static func lower(_ a: String, _ b: String) -> String {
+    public static func lower(_ a: String, _ b: String) -> String {
         func parts(_ v: String) -> [Int] { v.split(separator: ".").map { Int($0) ?? 0 } }
         return parts(a).lexicographicallyPrecedes(parts(b)) ? a : b
     }

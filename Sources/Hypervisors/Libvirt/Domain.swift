@@ -22,6 +22,10 @@ public struct Domain: Sendable, Equatable, Codable {
 public struct LibvirtVersion: Sendable, Equatable, Comparable, CustomStringConvertible, Codable {
     public var major: Int, minor: Int, release: Int
 
+    public init(major: Int, minor: Int, release: Int) {
+        (self.major, self.minor, self.release) = (major, minor, release)
+    }
+
     init(_ packed: UInt) {
         major = Int(packed / 1_000_000)
         minor = Int(packed / 1_000 % 1_000)
