@@ -234,30 +234,25 @@ public actor SystemdManager {
         }
 
         let unitPath = UnitName.objectPath(service.name)
-        let serviceInterface = "org.freedesktop.systemd1.Service"
-        let result = try? stringProperty(unitPath, serviceInterface, "Result", target: service.name)
-        let code = try? int32Property(unitPath, serviceInterface, "ExecMainCode", target: service.name)
-        let status = try? int32Property(unitPath, serviceInterface, "ExecMainStatus", target: service.name)
-        let invocation = try? bytesProperty(unitPath, Self.unitInterface, "InvocationID", target: service.name)
-        let active = try? stringProperty(unitPath, Self.unitInterface, "ActiveState", target: service.name)
-
-        if pinned {
-            _ = try? call("UnrefUnit", target: service.name) { m in try m.append(service.name) }
+        let invocationBytes = try? bytesProperty(unitPath, Self.unitInterface, "InvocationID", target: service.name)
+        let invocation = invocationBytes.flatMap { $0.count == 16 ? $0.map { String(format2: $0) }.joined() : nil }
+        // A oneshot's start job is "done" exactly when its command exited with success, so
+        // the common case needs no further round trips; only a failure is looked into.
+        var result = TransientResult(unit: service.name, result: "success", exit: .exited(0), invocationID: invocation)
+        if jobResult != "done" {
+            let serviceInterface = "org.freedesktop.systemd1.Service"
+            let code = try? int32Property(unitPath, serviceInterface, "ExecMainCode", target: service.name)
+            let status = try? int32Property(unitPath, serviceInterface, "ExecMainStatus", target: service.name)
+            result.result = (try? stringProperty(unitPath, serviceInterface, "Result", target: service.name)) ?? jobResult
+            switch (code, status) {
+            case (1?, let s?): result.exit = TransientResult.Exit.exited(s)  // CLD_EXITED
+            case (2?, let s?), (3?, let s?): result.exit = TransientResult.Exit.signaled(s)  // CLD_KILLED, CLD_DUMPED
+            default: result.exit = TransientResult.Exit.unknown
+            }
+            if resetAfter { try? resetFailed(service.name) }
         }
-        if resetAfter && active == "failed" {
-            try? resetFailed(service.name)
-        }
-
-        let exit: TransientResult.Exit
-        switch (code, status) {
-        case (1?, let s?): exit = .exited(s)  // CLD_EXITED
-        case (2?, let s?), (3?, let s?): exit = .signaled(s)  // CLD_KILLED, CLD_DUMPED
-        default: exit = .unknown
-        }
-        let finalResult = result ?? (jobResult == "done" ? "success" : jobResult)
-        return TransientResult(
-            unit: service.name, result: finalResult, exit: exit,
-            invocationID: invocation.flatMap { $0.count == 16 ? $0.map { String(format2: $0) }.joined() : nil })
+        if pinned { send("UnrefUnit", service.name) }
+        return result
     }
 
     private static func appendProperties(
@@ -366,6 +361,19 @@ public actor SystemdManager {
         }
         guard let reply else { throw SystemdError.callFailed(method: member, target: target, message: "no reply") }
         return BusMessage(owning: reply)
+    }
+
+    /// A Manager call whose reply does not matter: queued without waiting a round trip.
+    private func send(_ member: String, _ argument: String) {
+        guard let bus else { return }
+        var raw: OpaquePointer? = nil
+        guard sd_bus_message_new_method_call(bus, &raw, Self.destination, Self.managerPath, Self.managerInterface, member) >= 0,
+            let raw
+        else { return }
+        let message = BusMessage(owning: raw)
+        guard (try? message.append(argument)) != nil else { return }
+        sd_bus_message_set_expect_reply(raw, 0)
+        sd_bus_send(bus, raw, nil)
     }
 
     private func stringProperty(_ path: String, _ iface: String, _ member: String, target: String) throws -> String {
