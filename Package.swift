@@ -41,6 +41,7 @@ let package = Package(
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
         .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd", "TestSupport"]),

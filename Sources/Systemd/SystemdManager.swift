@@ -60,6 +60,8 @@ public actor SystemdManager {
             case .failure(let reason):
                 attempts.append("\(candidate): \(reason.reason)")
             case .success(let opened):
+                // Bounds every call, property reads included, not only those made via call().
+                sd_bus_set_method_call_timeout(opened, callTimeout.microseconds)
                 bus = opened
                 do {
                     _ = try version()
@@ -354,7 +356,7 @@ public actor SystemdManager {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
         var reply: OpaquePointer? = nil
-        r = sd_bus_call(bus, raw, callTimeout.microseconds, &error, &reply)
+        r = sd_bus_call(bus, raw, 0, &error, &reply)  // 0: the connection's method call timeout
         if r < 0 {
             if let name = error.name.map({ String(cString: $0) }), tolerating.contains(name) { return nil }
             throw SystemdError.callFailed(method: member, target: target, message: Self.text(of: &error, r))

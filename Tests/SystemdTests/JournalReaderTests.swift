@@ -78,3 +78,28 @@ struct JournalReaderTests {
         await #expect(throws: SystemdError.self) { try await reader.addMatch("lower=case") }
     }
 }
+
+@Suite("Following the journal")
+struct JournalFollowTests {
+    @Test("wait() wakes when a new matching line arrives, and next() returns it")
+    func follow() async throws {
+        let manager = try await SystemdManager.connect()
+        let name = uniqueName("hvctl-test-follow") + ".service"
+        let reader = try await JournalReader.open()
+        try await reader.addMatch("_SYSTEMD_UNIT=\(name)")
+        try await reader.seekTail()
+        _ = try await reader.previous()
+        #expect(try await reader.next() == nil)
+
+        var s = TransientService(name: name, command: ["/bin/echo", "followed"])
+        s.syslogIdentifier = "hvctl-test"
+        _ = try await manager.run(s)
+
+        let line = try await eventually(timeout: .seconds(15), every: .milliseconds(1)) { () async throws -> String? in
+            if let entry = try await reader.next(), entry["_PID"] != "1" { return entry.message }
+            _ = try await reader.wait(timeout: .milliseconds(200))
+            return nil
+        }
+        #expect(line == "followed")
+    }
+}
