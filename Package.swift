@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "Stack", dependencies: ["Systemd", "Hypervisors", "Hooks"]),
         .executableTarget(
             name: "hvctl",
-            dependencies: ["Stack", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Stack", "Hooks", "Systemd", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
 
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
+        .testTarget(name: "HooksTests", dependencies: ["Hooks", "Systemd", "TestSupport"]),
         .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownDriver(String, source: String)
     case timedOut(String, after: Duration)
+    case invalidValue(String, String, expected: String)
 
     public var description: String {
         switch self {
@@ -9,6 +10,8 @@ public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown driver '\(name)' (from \(source)); known drivers: \(DriverSelection.known.joined(separator: ", "))"
         case .timedOut(let what, let after):
             return "\(what) did not answer within \(after)"
+        case .invalidValue(let name, let value, let expected):
+            return "invalid \(name) '\(value)': expected \(expected)"
         }
     }
 }

@@ -175,7 +175,9 @@ public actor SystemdManager {
         return JobResult(unit: name, result: result)
     }
 
-    private func waitForJob(_ path: String, what: String, limit: Duration) throws -> String {
+    /// Pumps the bus until JobRemoved for `path` arrives. `cancellable: false` is for cleanup
+    /// that must finish even in a cancelled task (stopping a unit on the way out).
+    private func waitForJob(_ path: String, what: String, limit: Duration, cancellable: Bool = true) throws -> String {
         let deadline = ContinuousClock.now.advanced(by: limit)
         jobs.await(path)
         defer { jobs.forget(path) }
@@ -186,7 +188,7 @@ public actor SystemdManager {
             if r > 0 { continue }
             let left = deadline - ContinuousClock.now
             if left <= .zero { throw SystemdError.timedOut(what: what, after: limit) }
-            if Task.isCancelled { throw CancellationError() }
+            if cancellable && Task.isCancelled { throw CancellationError() }
             // Wake at least every 100 ms to notice cancellation.
             let w = sd_bus_wait(bus, min(left, .milliseconds(100)).microseconds)
             if w < 0 && w != -EINTR { throw SystemdError.connectionLost(errnoText(w)) }
@@ -228,10 +230,15 @@ public actor SystemdManager {
         do {
             jobResult = try waitForJob(path, what: "\(service.name) to finish", limit: limit)
         } catch {
-            _ = try? call("StopUnit", target: service.name, tolerating: ["org.freedesktop.systemd1.NoSuchUnit"]) { m in
+            // Timed out or cancelled (SIGINT/SIGTERM): nothing may keep running behind the
+            // caller's back, so stop the unit and wait until systemd has killed its cgroup.
+            if let stopJob = try? call("StopUnit", target: service.name, tolerating: ["org.freedesktop.systemd1.NoSuchUnit"], { m in
                 try m.append(service.name)
                 try m.append(JobMode.replace.rawValue)
+            })?.readObjectPath() {
+                _ = try? waitForJob(stopJob, what: "StopUnit \(service.name)", limit: .seconds(100), cancellable: false)
             }
+            if pinned { send("UnrefUnit", service.name) } else { try? resetFailed(service.name) }
             throw error
         }
 
@@ -301,6 +308,9 @@ public actor SystemdManager {
         }
         if let max = s.runtimeMax {
             try property("TimeoutStartUSec", "t") { () throws(BusMessageError) in try m.append(max.microseconds) }
+        }
+        if let user = s.user {
+            try property("User", "s") { () throws(BusMessageError) in try m.append(user) }
         }
         if let id = s.syslogIdentifier {
             try property("SyslogIdentifier", "s") { () throws(BusMessageError) in try m.append(id) }

@@ -16,6 +16,8 @@ public struct TransientService: Sendable {
     /// result, so "inactive-or-failed" (the default) loses nothing and leaves nothing behind.
     public var collectMode: String = "inactive-or-failed"
     public var syslogIdentifier: String?
+    /// Run the command as this user (User=) instead of root.
+    public var user: String?
     /// Extra journal fields on every line the unit logs, e.g. `HVCTL_RUN=…`.
     public var logExtraFields: [String: String] = [:]
     /// Lift journald's per-unit rate limit so no output line is dropped.

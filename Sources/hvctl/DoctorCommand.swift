@@ -50,11 +50,9 @@ struct DoctorCommand: AsyncParsableCommand {
 
         switch output {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            printJSON(report)
         case .text:
-            print(render(report))
+            say(render(report))
         }
         if !report.healthy {
             FileHandle.standardError.write(Data("hvctl: not ready for \(report.driver): \(report.firstProblem ?? "a required check failed")\n".utf8))

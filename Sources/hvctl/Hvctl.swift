@@ -14,6 +14,6 @@ struct Hvctl: AsyncParsableCommand {
             Start with `hvctl doctor`: it says what this host has and what is missing.
             """,
         version: "0.1.0",
-        subcommands: [DoctorCommand.self]
+        subcommands: [DoctorCommand.self, HooksCommand.self]
     )
 }

@@ -1,0 +1,36 @@
+import Systemd
+
+/// Reads a hook call's output back from the journal.
+public enum HookLog {
+    /// The last `count` lines a unit logged. journald receives a unit's stdout through a
+    /// stream it drains on its own schedule, so this waits until the line count holds still
+    /// for `settle` (at most `limit`) before answering.
+    public static func lastLines(
+        of unit: String, count: Int, settle: Duration = .milliseconds(150), limit: Duration = .seconds(2)
+    ) async throws -> [String] {
+        let reader = try await JournalReader.open()
+        try await reader.addMatch("_SYSTEMD_UNIT=\(unit)")
+        let end = ContinuousClock.now.advanced(by: limit)
+        var lines: [String] = []
+        var stableSince = ContinuousClock.now
+        while true {
+            try await reader.seekTail()
+            var newest: [String] = []
+            if try await reader.skipBackward(count) > 0 {
+                newest.append(try await reader.current().message)
+                newest += try await reader.entries().map(\.message)
+            }
+            if newest != lines {
+                lines = newest
+                stableSince = .now
+            }
+            if ContinuousClock.now - stableSince >= settle || ContinuousClock.now >= end { return lines }
+            _ = try await reader.wait(timeout: .milliseconds(50))
+        }
+    }
+
+    /// The command a user types to see all of a unit's output.
+    public static func journalctlCommand(for unit: String) -> String {
+        "journalctl -u \(unit)"
+    }
+}

@@ -1,0 +1,30 @@
+/// How one hook call ended.
+public struct HookOutcome: Sendable, Equatable, Codable {
+    public var hook: String
+    public var mode: String
+    public var phase: String
+    public var unit: String
+    /// systemd's Result: "success", "exit-code", "signal", "timeout", …
+    public var result: String
+    /// The shell's status: the exit code, or 128+signal.
+    public var exitStatus: Int32
+    public var seconds: Double
+    public var invocationID: String?
+    /// On failure: the last lines the hook logged.
+    public var lastLines: [String]?
+
+    public var succeeded: Bool { result == "success" }
+}
+
+/// One phase of hooks, as run.
+public struct HookRunReport: Sendable, Equatable, Codable {
+    public var run: String
+    public var mode: String
+    public var phase: String
+    public var driver: String
+    public var hooks: [HookOutcome]
+    /// Set when SIGINT/SIGTERM stopped the run.
+    public var interrupted: Bool
+
+    public var succeeded: Bool { !interrupted && hooks.allSatisfy(\.succeeded) }
+}

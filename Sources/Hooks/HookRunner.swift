@@ -1,0 +1,109 @@
+import Foundation
+import Systemd
+
+/// Runs one phase of hooks, each call as its own transient unit, one after another.
+public struct HookRunner: Sendable {
+    public struct Options: Sendable {
+        public var run: RunID
+        public var driver: String
+        /// DevStack's TOP_DIR, the hooks' working directory.
+        public var topDir: String
+        /// Extra variables for every hook (`--env`, ENABLED_SERVICES, …).
+        public var environment: [String: String] = [:]
+        /// Per call; systemd kills the hook's whole cgroup when it passes.
+        public var timeout: Duration = .seconds(1800)
+        public var user: String?
+        public var functionsPath: String = DevStackFunctions.defaultPath
+        public var slice = "hvctl.slice"
+
+        public init(run: RunID, driver: String, topDir: String) {
+            self.run = run
+            self.driver = driver
+            self.topDir = topDir
+        }
+    }
+
+    public let manager: SystemdManager
+    public var options: Options
+
+    public init(manager: SystemdManager, options: Options) {
+        self.manager = manager
+        self.options = options
+    }
+
+    /// The unit each hook call would run as, in order; refuses names systemd cannot take.
+    public static func plan(_ hooks: [Hook], _ call: HookCall, _ options: Options) throws -> [TransientService] {
+        try hooks.map { try service(for: $0, call, options) }
+    }
+
+    static func service(for hook: Hook, _ call: HookCall, _ o: Options) throws -> TransientService {
+        let order = hook.order < 10 ? "0\(hook.order)" : "\(hook.order)"
+        // Hook names hold only [A-Za-z0-9._-], all valid in unit names as they are.
+        let name = "hvctl-\(o.run)-\(call.phase)-\(order)-\(hook.name).service"
+        guard UnitName.isValid(name) else { throw HookError.unitNameTooLong(hook: hook.file, unit: name) }
+
+        // `. hook source; . hook <mode> [<phase>]` in one bash, as DevStack's stack.sh did;
+        // $0 is the hook's path, so bash's own messages name it.
+        let errexit = call.stopsAtFirstFailure ? "set -o errexit\n" : ""
+        let script = errexit + #"source "$HVCTL_FUNCTIONS"; source "$0" source; source "$0" "$@""#
+        var s = TransientService(name: name, command: ["/bin/bash", "-c", script, hook.path] + call.arguments)
+        s.description = "hvctl hook \(hook.file) \(call) (run \(o.run))"
+        var env = o.environment
+        env["VIRT_DRIVER"] = o.driver
+        env["TOP_DIR"] = o.topDir
+        env["HVCTL_RUN"] = o.run.value
+        env["HVCTL_MODE"] = call.mode
+        env["HVCTL_PHASE"] = call.phase
+        env["HVCTL_HOOK"] = hook.file
+        env["HVCTL_FUNCTIONS"] = o.functionsPath
+        s.environment = env
+        s.workingDirectory = o.topDir
+        s.slice = o.slice
+        s.runtimeMax = o.timeout
+        s.syslogIdentifier = hook.file
+        s.logExtraFields = [
+            "HVCTL_RUN": o.run.value, "HVCTL_MODE": call.mode, "HVCTL_PHASE": call.phase, "HVCTL_HOOK": hook.file,
+        ]
+        s.unlimitedLogRate = true
+        s.user = o.user
+        return s
+    }
+
+    /// Runs `hooks` for `call`. In `stack` the first failure ends the phase; in `unstack` and
+    /// `clean` every hook runs. `onOutcome` sees each result as it happens. Cancelling the
+    /// task (SIGINT/SIGTERM) stops the running unit, then returns with `interrupted` set.
+    public func run(
+        _ hooks: [Hook], _ call: HookCall, onOutcome: @Sendable (HookOutcome) -> Void = { _ in }
+    ) async throws -> HookRunReport {
+        let services = try Self.plan(hooks, call, options)
+        try DevStackFunctions.install(at: options.functionsPath)
+        var report = HookRunReport(
+            run: options.run.value, mode: call.mode, phase: call.phase, driver: options.driver, hooks: [], interrupted: false)
+        for (hook, service) in zip(hooks, services) {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let result: TransientResult
+            do {
+                // Our own wait outlasts systemd's limit, so systemd's "timeout" is what we see.
+                result = try await manager.run(service, waitLimit: options.timeout + .seconds(60))
+            } catch is CancellationError {
+                report.interrupted = true
+                return report
+            }
+            var outcome = HookOutcome(
+                hook: hook.file, mode: call.mode, phase: call.phase, unit: service.name, result: result.result,
+                exitStatus: result.exitStatus, seconds: Self.seconds(clock.now - start), invocationID: result.invocationID)
+            if !outcome.succeeded {
+                outcome.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
+            }
+            report.hooks.append(outcome)
+            onOutcome(outcome)
+            if !outcome.succeeded && call.stopsAtFirstFailure { break }
+        }
+        return report
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}

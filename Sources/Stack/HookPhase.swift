@@ -1,0 +1,89 @@
+import Foundation
+import Hooks
+import Systemd
+
+/// One phase of extras.d hooks as a user asks for it: which directory, which call, for
+/// which driver, with what environment. `prepare()` checks everything before anything runs.
+public struct HookPhase: Sendable {
+    public var extras: ExtrasDirectory
+    public var topDir: String
+    public var call: HookCall
+    public var driver: DriverSelection
+    /// `--env NAME=VALUE` entries, already checked.
+    public var environment: [String: String]
+    public var timeout: Duration
+    public var user: String?
+
+    public static let defaultTimeout: Duration = .seconds(1800)
+
+    public init(
+        extrasDir: String?, topDir: String?, call: HookCall, driver: DriverSelection,
+        env: [String], timeout: Duration?, user: String?, processEnvironment: [String: String]
+    ) throws {
+        extras = ExtrasDirectory(
+            path: extrasDir ?? processEnvironment["HVCTL_EXTRAS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? ExtrasDirectory.defaultPath)
+        self.topDir = topDir.map(ExtrasDirectory.absolute) ?? extras.defaultTopDir
+        self.call = call
+        self.driver = driver
+        self.timeout = timeout ?? Self.defaultTimeout
+        self.user = user
+        var environment: [String: String] = [:]
+        // As DevStack users expect, the caller's ENABLED_SERVICES reaches the hooks.
+        if let services = processEnvironment["ENABLED_SERVICES"] { environment["ENABLED_SERVICES"] = services }
+        for entry in env {
+            guard let eq = entry.firstIndex(of: "="), Self.isVariableName(entry[..<eq]) else {
+                throw HookError.invalidEnvironment(entry)
+            }
+            environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+        }
+        self.environment = environment
+    }
+
+    /// `--hook-timeout` / HVCTL_HOOK_TIMEOUT, in whole seconds.
+    public static func timeout(flag: Int?, environment: [String: String]) throws -> Duration? {
+        if let flag {
+            guard flag > 0 else { throw StackError.invalidValue("--hook-timeout", "\(flag)", expected: "a positive number of seconds") }
+            return .seconds(flag)
+        }
+        if let raw = environment["HVCTL_HOOK_TIMEOUT"], !raw.isEmpty {
+            guard let seconds = Int(raw), seconds > 0 else {
+                throw StackError.invalidValue("HVCTL_HOOK_TIMEOUT", raw, expected: "a positive number of seconds")
+            }
+            return .seconds(seconds)
+        }
+        return nil
+    }
+
+    static func isVariableName(_ s: Substring) -> Bool {
+        guard let first = s.utf8.first, !(48...57).contains(first) else { return false }
+        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+    }
+
+    /// The hooks, in order, after every check that must pass before anything runs.
+    public func prepare() throws -> ExtrasDirectory.Contents {
+        let contents = try extras.scan()
+        try extras.checkLibrary(topDir: topDir)
+        return contents
+    }
+
+    public func options(run: RunID) -> HookRunner.Options {
+        var o = HookRunner.Options(run: run, driver: driver.name, topDir: topDir)
+        o.environment = environment
+        o.timeout = timeout
+        o.user = user
+        return o
+    }
+
+    /// The units the phase would start, in order, without starting any.
+    public func plan(run: RunID) throws -> [TransientService] {
+        try HookRunner.plan(try prepare().hooks, call, options(run: run))
+    }
+
+    public func run(
+        run: RunID, manager: SystemdManager, onOutcome: @Sendable (HookOutcome) -> Void
+    ) async throws -> HookRunReport {
+        let hooks = try prepare().hooks
+        return try await HookRunner(manager: manager, options: options(run: run)).run(hooks, call, onOutcome: onOutcome)
+    }
+}

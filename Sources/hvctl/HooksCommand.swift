@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import Hooks
+import Stack
+import Systemd
+
+struct HooksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hooks",
+        abstract: "List and run DevStack-style extras.d hooks.",
+        discussion: """
+            Hooks are files NN-name.sh (NN 10-89) in the extras.d directory, run in order of \
+            NN, then name. Each call runs as its own systemd transient unit in hvctl.slice, as \
+            `. hook source; . hook <mode> [<phase>]` in /bin/bash, with its output in the \
+            journal (SyslogIdentifier = the file name; fields HVCTL_RUN, HVCTL_MODE, \
+            HVCTL_PHASE, HVCTL_HOOK).
+            """,
+        subcommands: [HooksListCommand.self, HooksRunCommand.self]
+    )
+}
+
+/// Where the hooks are; accepted by every command that runs hooks.
+struct ExtrasOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The extras.d directory (default: $HVCTL_EXTRAS_DIR, else \(ExtrasDirectory.defaultPath)).",
+        valueName: "dir"))
+    var extrasDir: String?
+
+    @Option(help: ArgumentHelp("TOP_DIR for the hooks (default: the extras.d directory's parent).", valueName: "dir"))
+    var topDir: String?
+}
+
+struct HooksListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Show the hooks in run order, and the files that are ignored and why.",
+        discussion: "Fails, naming the file, when a hook is malformed, reserved, not a regular file or unsafe."
+    )
+
+    @OptionGroup var extras: ExtrasOptions
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let phase = try HookPhase(
+            extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack,
+            driver: try DriverSelection.resolve(flag: nil, environment: environment),
+            env: [], timeout: nil, user: nil, processEnvironment: environment)
+        let contents = try phase.prepare()
+        switch output {
+        case .json:
+            printJSON(contents)
+        case .text:
+            say("extras.d: \(phase.extras.path)")
+            if contents.hooks.isEmpty { say("no hooks") }
+            for hook in contents.hooks { say("  \(hook.file)") }
+            for entry in contents.ignored { say("  ignored: \(entry.file) (\(entry.reason))") }
+        }
+    }
+}
+
+struct HooksRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one phase of all hooks, each as a systemd transient unit.",
+        discussion: """
+            Calls: stack pre-install | stack install | stack post-config | stack extra | \
+            stack test-config | unstack | clean.
+
+            In stack, hooks run with errexit and the first failure stops the phase. In unstack \
+            and clean every hook runs and the command fails afterwards if any did.
+
+            Hooks see VIRT_DRIVER, TOP_DIR, HVCTL_RUN, HVCTL_MODE, HVCTL_PHASE, HVCTL_HOOK, \
+            ENABLED_SERVICES (from this environment), every --env, and DevStack's \
+            is_service_enabled, enable_service, disable_service, echo_summary, die, warn, \
+            trueorfalse, iniset and iniget.
+
+            SIGINT or SIGTERM stops the running hook's unit before hvctl exits.
+
+            Examples:
+              hvctl hooks run stack install --extras-dir ./extras.d
+              hvctl hooks run unstack --env ENABLED_SERVICES=n-cpu --dry-run
+            """
+    )
+
+    @Argument(help: "stack, unstack or clean.")
+    var mode: String
+
+    @Argument(help: "With stack: pre-install, install, post-config, extra or test-config.")
+    var phase: String?
+
+    @OptionGroup var extras: ExtrasOptions
+
+    @Option(help: "VIRT_DRIVER for the hooks (default: $VIRT_DRIVER, else libvirt).")
+    var driver: String?
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
+    var env: [String] = []
+
+    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
+    var hookTimeout: Int?
+
+    @Option(help: "Run hooks as this user instead of root.")
+    var user: String?
+
+    @Flag(help: "Print the units that would run, in order, and run none.")
+    var dryRun = false
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let phase = try HookPhase(
+            extrasDir: extras.extrasDir, topDir: extras.topDir, call: try HookCall(mode: mode, phase: phase),
+            driver: try DriverSelection.resolve(flag: driver, environment: environment), env: env,
+            timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
+            processEnvironment: environment)
+        let run = RunID.generate()
+
+        if dryRun {
+            let units = try phase.plan(run: run)
+            if output == .json {
+                printJSON(units.map { ["unit": $0.name, "hook": $0.syslogIdentifier ?? ""] })
+            } else {
+                say("would run \(units.count) hook\(units.count == 1 ? "" : "s") for '\(phase.call)' (run \(run)):")
+                for unit in units { say("  \(unit.name)") }
+            }
+            return
+        }
+
+        let manager = try await SystemdManager.connect()
+        let text = output == .text
+        let report = try await cancellingOnInterrupt {
+            try await phase.run(run: run, manager: manager) { outcome in
+                if text { say(HookLines.render(outcome)) }
+            }
+        }
+        if text {
+            say(HookLines.summary(report))
+        } else {
+            printJSON(report)
+        }
+        if report.interrupted { throw ExitCode(130) }
+        if !report.succeeded {
+            let failed = report.hooks.filter { !$0.succeeded }.map(\.hook)
+            FileHandle.standardError.write(Data("hvctl: \(report.mode) \(report.mode == "stack" ? report.phase + " " : "")failed: \(failed.joined(separator: ", "))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// How hook results read in a terminal.
+enum HookLines {
+    static func render(_ o: HookOutcome) -> String {
+        let call = o.mode == "stack" ? "stack \(o.phase)" : o.mode
+        let time = String(format: "%.2f s", o.seconds)
+        if o.succeeded {
+            return "ok    \(o.hook)  \(call)  \(time)"
+        }
+        let why: String
+        switch o.result {
+        case "exit-code": why = "exit \(o.exitStatus)"
+        case "signal": why = "killed by signal \(o.exitStatus - 128)"
+        case "timeout": why = "timed out"
+        default: why = o.result
+        }
+        var lines = ["FAIL  \(o.hook)  \(call)  \(why)  \(time)"]
+        if let last = o.lastLines, !last.isEmpty {
+            lines.append("      last \(last.count) line\(last.count == 1 ? "" : "s"):")
+            lines += last.map { "      | \($0)" }
+        }
+        lines.append("      all of it: \(HookLog.journalctlCommand(for: o.unit))")
+        return lines.joined(separator: "\n")
+    }
+
+    static func summary(_ r: HookRunReport) -> String {
+        let failed = r.hooks.filter { !$0.succeeded }.count
+        let ok = r.hooks.count - failed
+        var s = "\(r.hooks.count) hook\(r.hooks.count == 1 ? "" : "s") ran: \(ok) ok, \(failed) failed (run \(r.run))"
+        if r.interrupted { s += "; interrupted, the running hook was stopped" }
+        return s
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    if let data = try? encoder.encode(value) { say(String(decoding: data, as: UTF8.self)) }
+}
+
+/// One line to stdout, unbuffered, so progress shows as it happens even through a pipe.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
