@@ -42,12 +42,12 @@ let package = Package(
         ),
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Hooks", "Systemd"], path: "Tests/TestSupport"),
         .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
         .testTarget(name: "HooksTests", dependencies: ["Hooks", "Systemd", "TestSupport"]),
-        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Systemd", "TestSupport"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Hooks", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
