@@ -24,6 +24,7 @@ test: setup
 ## Benchmarks: figures, not pass/fail (kept out of CI).
 bench: setup
 	$(SWIFT) build -c release --product hvctl-bench
+	$(SWIFT) build -c release --product hvctl
 	$(ON_SYSTEMD) .build/release/hvctl-bench 100
 
 testhost-up: setup

@@ -40,7 +40,7 @@ let package = Package(
                 "Stack", "Hooks", "Systemd", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/TransientUnits"),
+        .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/hvctl-bench"),
 
         .target(name: "TestSupport", dependencies: ["Hooks", "Systemd"], path: "Tests/TestSupport"),
         .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),

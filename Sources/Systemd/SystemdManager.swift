@@ -106,10 +106,13 @@ public actor SystemdManager {
         return .success(b)
     }
 
-    /// Subscribe() so the system bus delivers JobRemoved for every job; then one match that
-    /// feeds `jobs` for the life of the connection.
+    /// One match that feeds `jobs` for the life of the connection.
+    ///
+    /// No Subscribe(): systemd sends JobRemoved to the client that enqueued the job without
+    /// it (the job tracks its sender, src/core/dbus-job.c), and on the private socket it sends
+    /// every signal anyway. Subscribing would make systemd broadcast every unit's changes
+    /// through the bus daemon to us, which we would only parse and drop.
     private func subscribe() throws {
-        _ = try call("Subscribe", target: "", tolerating: ["org.freedesktop.systemd1.AlreadySubscribed"]) { _ in }
         let userdata = Unmanaged.passUnretained(jobs).toOpaque()
         var slot: OpaquePointer? = nil
         let r = sd_bus_match_signal(
@@ -243,12 +246,12 @@ public actor SystemdManager {
         }
 
         let unitPath = UnitName.objectPath(service.name)
-        let invocationBytes = try? bytesProperty(unitPath, Self.unitInterface, "InvocationID", target: service.name)
-        let invocation = invocationBytes.flatMap { $0.count == 16 ? $0.map { String(format2: $0) }.joined() : nil }
         // A oneshot's start job is "done" exactly when its command exited with success, so
-        // the common case needs no further round trips; only a failure is looked into.
-        var result = TransientResult(unit: service.name, result: "success", exit: .exited(0), invocationID: invocation)
+        // the common case needs no further round trip; only a failure is looked into.
+        var result = TransientResult(unit: service.name, result: "success", exit: .exited(0), invocationID: nil)
         if jobResult != "done" {
+            let invocationBytes = try? bytesProperty(unitPath, Self.unitInterface, "InvocationID", target: service.name)
+            result.invocationID = invocationBytes.flatMap { $0.count == 16 ? $0.map { String(format2: $0) }.joined() : nil }
             let serviceInterface = "org.freedesktop.systemd1.Service"
             let code = try? int32Property(unitPath, serviceInterface, "ExecMainCode", target: service.name)
             let status = try? int32Property(unitPath, serviceInterface, "ExecMainStatus", target: service.name)
@@ -326,6 +329,15 @@ public actor SystemdManager {
         }
         if s.unlimitedLogRate {
             try property("LogRateLimitIntervalUSec", "t") { () throws(BusMessageError) in try m.append(UInt64(0)) }
+        }
+        for (name, value) in s.extraProperties {
+            switch value {
+            case .string(let v): try property(name, "s") { () throws(BusMessageError) in try m.append(v) }
+            case .bool(let v): try property(name, "b") { () throws(BusMessageError) in try m.append(v) }
+            case .uint64(let v): try property(name, "t") { () throws(BusMessageError) in try m.append(v) }
+            case .int32(let v): try property(name, "i") { () throws(BusMessageError) in try m.append(v) }
+            case .strings(let v): try property(name, "as") { () throws(BusMessageError) in try m.append(v) }
+            }
         }
     }
 

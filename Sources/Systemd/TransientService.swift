@@ -22,6 +22,9 @@ public struct TransientService: Sendable {
     public var logExtraFields: [String: String] = [:]
     /// Lift journald's per-unit rate limit so no output line is dropped.
     public var unlimitedLogRate = true
+    /// Any other unit properties, by their D-Bus names (e.g. "PrivateTmp", "MemoryMax",
+    /// "TimeoutStopUSec"), for settings this struct has no field for, such as sandboxing.
+    public var extraProperties: [(name: String, value: UnitPropertyValue)] = []
 
     public init(name: String, command: [String]) {
         self.name = name
@@ -42,7 +45,8 @@ public struct TransientResult: Sendable, Equatable {
     /// The service's Result: "success", "exit-code", "signal", "timeout", "core-dump", …
     public var result: String
     public var exit: Exit
-    /// The invocation ID (32 hex digits), which journald stamps on every line of this run.
+    /// For a failed run, the invocation ID (32 hex digits) systemd gave it. Not read after a
+    /// success, to save a round trip per unit: the unit's name already identifies its lines.
     public var invocationID: String?
 
     public var succeeded: Bool { result == "success" }
@@ -55,4 +59,13 @@ public struct TransientResult: Sendable, Equatable {
         case .unknown: return succeeded ? 0 : 1
         }
     }
+}
+
+/// A unit property value, typed as systemd's D-Bus API expects it.
+public enum UnitPropertyValue: Sendable, Equatable {
+    case string(String)
+    case bool(Bool)
+    case uint64(UInt64)
+    case int32(Int32)
+    case strings([String])
 }

@@ -32,10 +32,6 @@ struct JournalReaderTests {
         let byUnit = try await lines(matching: ["_SYSTEMD_UNIT=\(s.name)"], count: 3)
         #expect(byUnit.map(\.message) == ["first line", "second: ünïcode", "third"])
         #expect(byUnit.allSatisfy { $0["HVCTL_RUN"] == run && $0["SYSLOG_IDENTIFIER"] == "hvctl-test" })
-        // journald reads the invocation ID from the unit's cgroup, which a command this short
-        // may have left already; where the field is there, it must be this run's.
-        #expect(result.invocationID?.count == 32)
-        #expect(byUnit.allSatisfy { $0["_SYSTEMD_INVOCATION_ID"].map { $0 == result.invocationID } ?? true })
         #expect(byUnit.map(\.realtimeMicroseconds) == byUnit.map(\.realtimeMicroseconds).sorted())
 
         let byField = try await lines(matching: ["HVCTL_RUN=\(run)", "HVCTL_HOOK=20-test.sh"], count: 3)
