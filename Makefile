@@ -14,7 +14,7 @@ build: setup
 
 ## The main job: hvctl on a systemd host (this one, or a booted test host).
 run: build
-	$(ON_SYSTEMD) .build/debug/hvctl doctor
+	$(ON_SYSTEMD) scripts/main-job
 
 ## The whole test suite, against real systemd, journald, dockerd and libvirtd.
 test: setup

@@ -10,8 +10,14 @@ public struct ExtrasDirectory: Sendable {
     /// Who besides root may own hooks and their directories: the invoking user, as sudo allows.
     public var trustedUID: uid_t
 
+    /// The user who invoked hvctl: SUDO_UID under sudo, else the real uid.
+    public static var invokingUID: uid_t {
+        if let raw = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = uid_t(raw) { return uid }
+        return getuid()
+    }
+
     /// A relative `path` is taken from the current directory: hooks run elsewhere (in TOP_DIR).
-    public init(path: String, trustedUID: uid_t = getuid()) {
+    public init(path: String, trustedUID: uid_t = ExtrasDirectory.invokingUID) {
         self.path = Self.absolute(path)
         self.trustedUID = trustedUID
     }
