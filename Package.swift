@@ -37,7 +37,8 @@ let package = Package(
         .executableTarget(
             name: "hvctl",
             dependencies: [
-                "Stack", "Hooks", "Systemd", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Stack", "Hooks", "Hypervisors", "Systemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/hvctl-bench"),

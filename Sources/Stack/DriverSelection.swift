@@ -1,20 +1,23 @@
+import Hypervisors
+
 /// Which hypervisor driver a command acts on.
 ///
 /// The order is DevStack's, extended by hvctl: an explicit `--driver`, then `VIRT_DRIVER` in
-/// the environment, then the active driver in hvctl's state, then the configured one, then
-/// `libvirt` (DevStack's default). State and configuration arrive with the stack issue.
+/// the environment, then the active driver in hvctl's state, then `libvirt` (DevStack's
+/// default). The configured driver (between state and default) arrives with the stack issue.
 public struct DriverSelection: Sendable, Equatable {
-    public static let known = ["docker", "fake", "libvirt"]
+    public static var known: [String] { Drivers.names }
     public static let fallback = "libvirt"
 
     public var name: String
     /// Where the choice came from, for messages ("--driver", "VIRT_DRIVER", "default").
     public var source: String
 
-    public static func resolve(flag: String?, environment: [String: String]) throws -> DriverSelection {
+    public static func resolve(flag: String?, environment: [String: String], state: HostState? = nil) throws -> DriverSelection {
         let (raw, source): (String, String) =
             if let flag { (flag, "--driver") }
             else if let env = environment["VIRT_DRIVER"], !env.isEmpty { (env, "VIRT_DRIVER") }
+            else if let active = state?.activeDriver { (active, "the active driver") }
             else { (fallback, "default") }
         guard known.contains(raw) else { throw StackError.unknownDriver(raw, source: source) }
         return DriverSelection(name: raw, source: source)

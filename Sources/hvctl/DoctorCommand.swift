@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hypervisors
 import Stack
 
 struct DoctorCommand: AsyncParsableCommand {
@@ -39,7 +40,8 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let selection: DriverSelection
         do {
-            selection = try DriverSelection.resolve(flag: driver, environment: ProcessInfo.processInfo.environment)
+            selection = try DriverSelection.resolve(
+                flag: driver, environment: ProcessInfo.processInfo.environment, state: try? StateStore.fromEnvironment().load())
         } catch {
             throw ValidationError("\(error)")
         }

@@ -11,9 +11,13 @@ struct Hvctl: AsyncParsableCommand {
             the journal. It talks to systemd over D-Bus, to Docker over the Engine API and to \
             libvirt through its C API.
 
-            Start with `hvctl doctor`: it says what this host has and what is missing.
+            Start with `hvctl doctor`: it says what this host has and what is missing. Then \
+            `hvctl start docker` brings Docker up and makes it the active driver.
             """,
         version: "0.1.0",
-        subcommands: [DoctorCommand.self, HooksCommand.self]
+        subcommands: [
+            StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self,
+            DriversCommand.self, HooksCommand.self, DoctorCommand.self,
+        ]
     )
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hooks
+import Systemd
 import TestSupport
 import Testing
 

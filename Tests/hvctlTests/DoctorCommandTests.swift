@@ -22,8 +22,10 @@ struct Report: Decodable {
     subscript(name: String) -> Check? { checks.first { $0.name == name } }
 }
 
-func doctor(_ arguments: [String] = [], environment: [String: String]? = nil) throws -> (Witness.Output, Report?) {
-    let out = try Witness.run([hvctl, "doctor", "-o", "json"] + arguments, environment: environment)
+func doctor(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> (Witness.Output, Report?) {
+    // An empty state directory, so no active driver recorded by other tests leaks in.
+    let env = ["HVCTL_STATE_DIR": "/tmp/hvctl-doctor-test-state"].merging(environment) { $1 }
+    let out = try Witness.run([hvctl, "doctor", "-o", "json"] + arguments, environment: env)
     return (out, try? JSONDecoder().decode(Report.self, from: Data(out.stdout.utf8)))
 }
 
@@ -80,7 +82,7 @@ struct DoctorCommandTests {
         let out = try Witness.run([
             "unshare", "-m", "sh", "-c",
             "mount -t tmpfs none /run/dbus && mount -t tmpfs none /run/systemd && exec \"$0\" doctor", hvctl,
-        ])
+        ], environment: ["HVCTL_STATE_DIR": "/tmp/hvctl-doctor-test-state"])
         #expect(out.status == 1)
         let errorLines = out.stderr.split(separator: "\n")
         #expect(errorLines.count == 1, "\(out.stderr)")

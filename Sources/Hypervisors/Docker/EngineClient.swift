@@ -18,10 +18,14 @@ public struct EngineClient: Sendable {
     public var requestTimeout: Duration
 
     /// Connects by pinging the daemon. A missing socket fails at once, before any I/O.
-    public static func connect(socketPath: String = defaultSocket, timeout: Duration = .seconds(10)) async throws -> EngineClient {
+    /// `timeout` bounds the ping; `requestTimeout` every later request until its answer starts
+    /// (a graceful container stop waits for the container, so it needs longer).
+    public static func connect(
+        socketPath: String = defaultSocket, timeout: Duration = .seconds(10), requestTimeout: Duration? = nil
+    ) async throws -> EngineClient {
         let ping = try await ping(socketPath: socketPath, timeout: timeout)
         let version = Self.lower(ping.apiVersion ?? "1.24", maximumAPIVersion)
-        return EngineClient(socketPath: socketPath, apiVersion: version, requestTimeout: timeout)
+        return EngineClient(socketPath: socketPath, apiVersion: version, requestTimeout: requestTimeout ?? timeout)
     }
 
     public struct Ping: Sendable, Equatable {
@@ -33,7 +37,7 @@ public struct EngineClient: Sendable {
 
     /// GET /_ping (unversioned, as the daemon expects for negotiation).
     public static func ping(socketPath: String = defaultSocket, timeout: Duration = .seconds(10)) async throws -> Ping {
-        let response = try await send(socketPath: socketPath, method: .GET, path: "/_ping", body: nil, timeout: timeout)
+        let response = try await send(socketPath: socketPath, method: .GET, path: "/_ping", body: nil, contentType: "", timeout: timeout)
         return Ping(apiVersion: response.headers.first(name: "Api-Version"), server: response.headers.first(name: "Server"))
     }
 
@@ -62,8 +66,12 @@ public struct EngineClient: Sendable {
     }
 
     /// A versioned request; errors from the daemon come back as `EngineError.api` with its message.
-    public func request(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> Response {
-        try await Self.send(socketPath: socketPath, method: method, path: "/v\(apiVersion)\(path)", body: body, timeout: requestTimeout)
+    public func request(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json"
+    ) async throws -> Response {
+        try await Self.send(
+            socketPath: socketPath, method: method, path: "/v\(apiVersion)\(path)", body: body, contentType: contentType,
+            timeout: requestTimeout)
     }
 
     public struct Response: Sendable {
@@ -76,7 +84,18 @@ public struct EngineClient: Sendable {
 
     private static let maximumBody = 64 << 20
 
-    private static func send(socketPath: String, method: HTTPMethod, path: String, body: Data?, timeout: Duration) async throws -> Response {
+    /// One client for the process, never shut down: its pool allows more parallel requests
+    /// than `HTTPClient.shared` (cleanup fans out), and a client that is never released needs
+    /// no shutdown.
+    private static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    private static func send(
+        socketPath: String, method: HTTPMethod, path: String, body: Data?, contentType: String, timeout: Duration
+    ) async throws -> Response {
         guard FileManager.default.fileExists(atPath: socketPath) else {
             throw EngineError.unreachable(socket: socketPath, reason: "no such socket (is docker.service running?)")
         }
@@ -88,14 +107,14 @@ public struct EngineClient: Sendable {
         // Docker rejects HTTP/1.1 requests without Host, and AsyncHTTPClient sets none for Unix sockets.
         request.headers.add(name: "Host", value: "docker")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let what = "\(method.rawValue) \(path)"
         let response: HTTPClientResponse
         let collected: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             collected = try await response.body.collect(upTo: maximumBody)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw EngineError.timedOut(request: what, after: timeout)

@@ -1,0 +1,312 @@
+import Foundation
+import Systemd
+
+/// The Docker driver: dockerd through systemd (its units) and the Engine API (everything
+/// else). Never the docker CLI.
+///
+/// Debian's docker.service requires docker.socket, and a connection to the socket starts the
+/// daemon. So every look at a daemon that may be stopped goes to systemd first, and the socket
+/// is only touched when docker.service is already active.
+public struct DockerDriver: Hypervisor {
+    public let name = "docker"
+    /// nova-docker's driver class, what DevStack's docker plugin wrote.
+    public let computeDriver = "novadocker.virt.docker.DockerDriver"
+    static let service = "docker.service"
+    static let socket = "docker.socket"
+    static let managedFilter = "\(HvctlMark.managed)=true"
+    /// Containers are hvctl's when they carry both labels. The managed label alone is not
+    /// enough: hvctl's base image carries it too, and Docker copies image labels onto every
+    /// container made from the image, also by other tools. Only hvctl sets the instance label.
+    static let containerFilter = [managedFilter, HvctlMark.instance]
+
+    static func isHvctlContainer(_ labels: [String: String]?) -> Bool {
+        labels?[HvctlMark.managed] == "true" && labels?[HvctlMark.instance] != nil
+    }
+
+    public init() {}
+
+    // MARK: the five verbs
+
+    public func install(_ context: DriverContext) async throws {
+        if try await context.systemd.unit(Self.service).isKnown { return }
+        guard context.settings.installPackages else {
+            throw HypervisorError.notInstalled(driver: name, install: "apt-get install docker.io")
+        }
+        context.progress("installing docker.io with apt (a transient unit; output in its journal)")
+        try await PackageInstaller.install(["docker.io"], context)
+        guard try await context.systemd.unit(Self.service).isKnown else {
+            throw HypervisorError.failed("docker.io was installed but systemd does not know docker.service; run `systemctl daemon-reload`")
+        }
+    }
+
+    /// Writes the consumer's config; ensures the base image when the daemon already runs
+    /// (otherwise `start` does, once it answers, since importing needs the daemon).
+    public func configure(_ context: DriverContext) async throws {
+        var ini = try IniFile.load(context.settings.computeConfig)
+        ini.set("DEFAULT", "compute_driver", computeDriver)
+        try ini.write(to: context.settings.computeConfig)
+        if try await context.systemd.unit(Self.service).isActive {
+            let client = try await engine(context)
+            try await ensureBaseImage(client, context)
+        }
+        try context.state.update { $0[driver: name].configured = true }
+    }
+
+    public func start(_ context: DriverContext) async throws -> StartResult {
+        let before = try await context.systemd.unit(Self.service)
+        guard before.isKnown else { throw HypervisorError.notInstalled(driver: name, install: "apt-get install docker.io") }
+        if before.isActive, let client = try? await engine(context, timeout: .seconds(5)) {
+            try await ensureBaseImage(client, context)
+            return .alreadyRunning
+        }
+        let clock = ContinuousClock()
+        let began = clock.now
+        context.progress("starting docker.service")
+        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
+        guard job.succeeded else {
+            throw HypervisorError.failed("starting docker.service ended '\(job.result)'; see `journalctl -u docker.service`")
+        }
+        if !before.isActive {
+            try context.state.update {
+                $0[driver: name].startedByHvctl = true
+                $0[driver: name].lastStart = Date()
+            }
+        }
+        let client = try await waitForPing(context, deadline: began.advanced(by: context.settings.startTimeout))
+        try await ensureBaseImage(client, context)
+        return .started(seconds: Self.seconds(clock.now - began))
+    }
+
+    public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
+        let service = try await context.systemd.unit(Self.service)
+        let socket = try await context.systemd.unit(Self.socket)
+        let startedByHvctl = try context.state.load()[driver: name].startedByHvctl
+        guard service.isActive else {
+            if socket.isActive && (startedByHvctl || force) { try await stopUnits(context) }
+            try context.state.update { $0[driver: name].startedByHvctl = false }
+            return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "docker.service was not running")
+        }
+        let client = try await engine(context)
+        let running = try await client.containers(labels: Self.containerFilter, all: false)
+        let grace = Int(context.settings.stopGrace.components.seconds)
+        try await parallel(running.map(\.Id)) { try await client.stopContainer($0, timeout: grace) }
+        guard startedByHvctl || force else {
+            return StopResult(
+                stoppedInstances: running.count, stoppedDaemon: false,
+                note: "docker.service was running before hvctl started it, so it was left running (--force stops it)")
+        }
+        try await stopUnits(context)
+        try context.state.update { $0[driver: name].startedByHvctl = false }
+        return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
+    }
+
+    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
+        var report = CleanupReport(dryRun: dryRun)
+        guard try await context.systemd.unit(Self.service).isActive else {
+            report.skipped = "docker.service is not running and hvctl does not start it just to clean up; its containers are not running either (start it with `hvctl start docker`, then clean up)"
+            return report
+        }
+        let client = try await engine(context)
+        let filter = [Self.managedFilter]
+        let containers = try await client.containers(labels: Self.containerFilter)
+        let networks = try await client.networks(labels: filter)
+        let volumes = try await client.volumes(labels: filter)
+        let images = try await client.images(labels: filter)
+        report.removed = [
+            "container": containers.map(\.name), "network": networks.map(\.Name),
+            "volume": volumes.map(\.Name), "image": images.map { $0.RepoTags?.first ?? $0.Id },
+        ].filter { !$0.value.isEmpty }
+        if dryRun { return report }
+
+        let clock = ContinuousClock()
+        // Kill first, then remove: the two costs are told apart, and a removal never waits
+        // for a graceful stop.
+        let killStart = clock.now
+        try await parallel(containers.filter { $0.State == "running" }.map(\.Id)) { try await client.killContainer($0) }
+        report.killSeconds = Self.seconds(clock.now - killStart)
+        let removeStart = clock.now
+        try await parallel(containers.map(\.Id)) { try await client.removeContainer($0) }
+        try await parallel(networks.map(\.Id)) { try await client.removeNetwork($0) }
+        try await parallel(volumes.map(\.Name)) { try await client.removeVolume($0) }
+        // An image that containers of other tools still use stays: removing it is refused,
+        // and those containers are not hvctl's to remove.
+        let kept = Kept()
+        try await parallel(images) { image in
+            do {
+                try await client.removeImage(image.Id)
+            } catch EngineError.api(409, _) {
+                await kept.add(image.RepoTags?.first ?? image.Id)
+            }
+        }
+        report.removeSeconds = Self.seconds(clock.now - removeStart)
+        report.kept = await kept.items
+        if !report.kept.isEmpty {
+            report.removed["image"] = report.removed["image"]?.filter { !report.kept.contains($0) }
+        }
+        try context.state.update { $0[driver: name].baseImage = nil }
+        return report
+    }
+
+    public func status(_ context: DriverContext) async throws -> DriverStatus {
+        let service = try await context.systemd.unit(Self.service)
+        let configured = try context.state.load()[driver: name].configured
+        guard service.isKnown else {
+            return DriverStatus(driver: name, installed: false, configured: configured, running: false, detail: "docker.service is not installed")
+        }
+        guard service.isActive else {
+            let socket = try await context.systemd.unit(Self.socket)
+            return DriverStatus(
+                driver: name, installed: true, configured: configured, running: false,
+                detail: "docker.service is \(service.activeState); docker.socket is \(socket.activeState)")
+        }
+        let client = try await engine(context, timeout: .seconds(5))
+        let version = try await client.version()
+        let count = try await client.containers(labels: Self.containerFilter).count
+        return DriverStatus(
+            driver: name, installed: true, configured: configured, running: true,
+            version: "\(version.Version) (API \(client.apiVersion))", instances: count,
+            detail: "docker.service is active; \(context.settings.dockerSocket)")
+    }
+
+    // MARK: instances
+
+    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
+        try InstanceName.validate(instance)
+        let client = try await runningEngine(context)
+        if let existing = try await client.container(instance) {
+            throw Self.isHvctlContainer(existing.Config.Labels)
+                ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
+        }
+        let reference: String
+        if let image {
+            reference = image
+        } else {
+            reference = try await ensureBaseImage(client, context)
+        }
+        // busybox sh as PID 1 gets no default signal handlers, so trap TERM to stop at once.
+        let spec = EngineClient.ContainerSpec(
+            Image: reference, Cmd: ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait"],
+            Labels: [HvctlMark.managed: "true", HvctlMark.run: context.run.value, HvctlMark.instance: instance],
+            HostConfig: .init(NetworkMode: context.settings.dockerNetwork), StopTimeout: nil)
+        let id: String
+        do {
+            id = try await client.createContainer(name: instance, spec)
+        } catch EngineError.api(409, _) {
+            throw HypervisorError.instanceExists(instance, driver: name)
+        } catch EngineError.api(404, let message) {
+            throw HypervisorError.failed("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
+        }
+        try await client.startContainer(id)
+        return Instance(name: instance, driver: name, id: id, state: "running", image: reference, run: context.run.value)
+    }
+
+    public func instances(_ context: DriverContext) async throws -> [Instance] {
+        let client = try await runningEngine(context)
+        return try await client.containers(labels: Self.containerFilter).map {
+            Instance(name: $0.name, driver: name, id: $0.Id, state: $0.State, image: $0.Image, run: $0.Labels?[HvctlMark.run])
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func delete(_ instance: String, _ context: DriverContext) async throws {
+        let client = try await runningEngine(context)
+        guard let details = try await client.container(instance) else {
+            throw HypervisorError.noSuchInstance(instance, driver: name)
+        }
+        guard Self.isHvctlContainer(details.Config.Labels) else {
+            throw HypervisorError.notManaged(instance, driver: name)
+        }
+        try await client.removeContainer(details.Id)
+    }
+
+    // MARK: plumbing
+
+    private func engine(_ context: DriverContext, timeout: Duration = .seconds(10)) async throws -> EngineClient {
+        try await EngineClient.connect(socketPath: context.settings.dockerSocket, timeout: timeout, requestTimeout: .seconds(120))
+    }
+
+    /// The Engine, but only if docker.service already runs: never wake it through its socket.
+    private func runningEngine(_ context: DriverContext) async throws -> EngineClient {
+        let service = try await context.systemd.unit(Self.service)
+        guard service.isActive else {
+            throw HypervisorError.daemonStopped(driver: name, detail: "docker.service is \(service.activeState)", start: "hvctl start docker")
+        }
+        return try await engine(context)
+    }
+
+    private func waitForPing(_ context: DriverContext, deadline: ContinuousClock.Instant) async throws -> EngineClient {
+        var nextNote = ContinuousClock.now.advanced(by: .seconds(5))
+        let began = ContinuousClock.now
+        while true {
+            if let client = try? await engine(context, timeout: .seconds(2)) { return client }
+            if ContinuousClock.now >= deadline {
+                throw HypervisorError.timedOut("docker.service started but the daemon did not answer on \(context.settings.dockerSocket)", after: deadline - began)
+            }
+            if ContinuousClock.now >= nextNote {
+                context.progress("waiting for dockerd to answer (\((ContinuousClock.now - began).formattedSeconds))")
+                nextNote = nextNote.advanced(by: .seconds(5))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func stopUnits(_ context: DriverContext) async throws {
+        // The socket first: while it listens, any connection would start the daemon again.
+        for unit in [Self.socket, Self.service] {
+            let job = try await context.systemd.stop(unit, timeout: .seconds(120))
+            guard job.succeeded else { throw HypervisorError.failed("stopping \(unit) ended '\(job.result)'") }
+        }
+    }
+
+    /// The base image instances run from; imports hvctl's busybox image (or the configured
+    /// rootfs) when it is missing. Returns its reference.
+    @discardableResult
+    func ensureBaseImage(_ client: EngineClient, _ context: DriverContext) async throws -> String {
+        if let named = context.settings.baseImage {
+            guard try await client.imageExists(named) else {
+                throw HypervisorError.failed("the base image '\(named)' is not in Docker (hvctl never pulls; load or import it first)")
+            }
+            return named
+        }
+        let reference = BaseImage.reference
+        if try await client.imageExists(reference) { return reference }
+        context.progress("importing the base image \(reference)")
+        let tar: Data
+        if let rootfs = context.settings.baseRootfs {
+            guard let data = FileManager.default.contents(atPath: rootfs) else {
+                throw HypervisorError.failed("cannot read the rootfs tarball \(rootfs)")
+            }
+            tar = data
+        } else {
+            tar = try BaseImage.rootfs()
+        }
+        try await client.importImage(
+            tar, repository: BaseImage.repository, tag: BaseImage.tag,
+            changes: ["LABEL \(HvctlMark.managed)=true", "LABEL \(HvctlMark.run)=\(context.run.value)", "CMD [\"/bin/sh\"]"])
+        try context.state.update { $0[driver: name].baseImage = reference }
+        return reference
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// Runs `body` over `items`, at most `width` at a time; the first error wins after all finish.
+func parallel<T: Sendable>(_ items: [T], width: Int = 16, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var iterator = items.makeIterator()
+        for _ in 0..<width {
+            guard let item = iterator.next() else { break }
+            group.addTask { try await body(item) }
+        }
+        while try await group.next() != nil {
+            if let item = iterator.next() { group.addTask { try await body(item) } }
+        }
+    }
+}
+
+/// Names collected from parallel work.
+private actor Kept {
+    private(set) var items: [String] = []
+    func add(_ item: String) { items.append(item) }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// The Engine API's containers, images, networks and volumes, as far as hvctl needs them.
+extension EngineClient {
+    public struct ContainerSummary: Decodable, Sendable {
+        public var Id: String
+        public var Names: [String]
+        public var Image: String
+        public var State: String
+        public var Labels: [String: String]?
+
+        /// The name without Docker's leading slash.
+        public var name: String { (Names.first ?? Id).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+    }
+
+    public struct ContainerDetails: Decodable, Sendable {
+        public struct State: Decodable, Sendable { public var Status: String }
+        public struct Config: Decodable, Sendable {
+            public var Image: String
+            public var Labels: [String: String]?
+        }
+        public var Id: String
+        public var Name: String
+        public var State: State
+        public var Config: Config
+    }
+
+    public struct ImageSummary: Decodable, Sendable {
+        public var Id: String
+        public var RepoTags: [String]?
+        public var Labels: [String: String]?
+    }
+
+    public struct NetworkSummary: Decodable, Sendable {
+        public var Id: String
+        public var Name: String
+    }
+
+    public struct VolumeSummary: Decodable, Sendable {
+        public var Name: String
+    }
+
+    /// `?filters={"label":[…]}`, as the API wants it.
+    static func labelFilter(_ labels: [String]) -> String {
+        let json = try! JSONSerialization.data(withJSONObject: ["label": labels], options: [.sortedKeys])
+        return "filters=" + percentEncoded(String(decoding: json, as: UTF8.self))
+    }
+
+    static func percentEncoded(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    public func containers(labels: [String], all: Bool = true) async throws -> [ContainerSummary] {
+        try await get("/containers/json?all=\(all ? 1 : 0)&\(Self.labelFilter(labels))", as: [ContainerSummary].self)
+    }
+
+    /// Nil when no container has that name or id.
+    public func container(_ nameOrID: String) async throws -> ContainerDetails? {
+        do {
+            return try await get("/containers/\(Self.percentEncoded(nameOrID))/json", as: ContainerDetails.self)
+        } catch EngineError.api(404, _) {
+            return nil
+        }
+    }
+
+    public struct ContainerSpec: Encodable, Sendable {
+        public struct HostConfig: Encodable, Sendable {
+            public var NetworkMode: String
+        }
+        public var Image: String
+        public var Cmd: [String]
+        public var Labels: [String: String]
+        public var HostConfig: HostConfig
+        public var StopTimeout: Int?
+    }
+
+    /// Creates a container; returns its id.
+    public func createContainer(name: String, _ spec: ContainerSpec) async throws -> String {
+        struct Created: Decodable { var Id: String }
+        let body = try JSONEncoder().encode(spec)
+        let response = try await request(.POST, "/containers/create?name=\(Self.percentEncoded(name))", body: body)
+        do {
+            return try JSONDecoder().decode(Created.self, from: Data(buffer: response.body)).Id
+        } catch {
+            throw EngineError.badResponse(request: "POST /containers/create", reason: "\(error)")
+        }
+    }
+
+    /// 204 started, 304 already running: both fine.
+    public func startContainer(_ id: String) async throws {
+        _ = try await request(.POST, "/containers/\(id)/start")
+    }
+
+    /// Stops gracefully, the daemon kills after `timeout` seconds; 304 (already stopped) is fine.
+    public func stopContainer(_ id: String, timeout: Int) async throws {
+        _ = try await request(.POST, "/containers/\(id)/stop?t=\(timeout)")
+    }
+
+    /// SIGKILL; a container that is not running (409) is fine.
+    public func killContainer(_ id: String) async throws {
+        do {
+            _ = try await request(.POST, "/containers/\(id)/kill")
+        } catch EngineError.api(409, _) {
+        }
+    }
+
+    /// Removes a container with its anonymous volumes; one already gone (404) is fine.
+    public func removeContainer(_ id: String) async throws {
+        do {
+            _ = try await request(.DELETE, "/containers/\(id)?force=1&v=1")
+        } catch EngineError.api(404, _) {
+        }
+    }
+
+    public func images(labels: [String]) async throws -> [ImageSummary] {
+        try await get("/images/json?\(Self.labelFilter(labels))", as: [ImageSummary].self)
+    }
+
+    public func imageExists(_ reference: String) async throws -> Bool {
+        do {
+            _ = try await request(.GET, "/images/\(Self.percentEncoded(reference))/json")
+            return true
+        } catch EngineError.api(404, _) {
+            return false
+        }
+    }
+
+    public func removeImage(_ id: String) async throws {
+        do {
+            _ = try await request(.DELETE, "/images/\(Self.percentEncoded(id))?force=1")
+        } catch EngineError.api(404, _) {
+        }
+    }
+
+    public func networks(labels: [String]) async throws -> [NetworkSummary] {
+        try await get("/networks?\(Self.labelFilter(labels))", as: [NetworkSummary].self)
+    }
+
+    public func removeNetwork(_ id: String) async throws {
+        do {
+            _ = try await request(.DELETE, "/networks/\(id)")
+        } catch EngineError.api(404, _) {
+        }
+    }
+
+    public func volumes(labels: [String]) async throws -> [VolumeSummary] {
+        struct List: Decodable { var Volumes: [VolumeSummary]? }
+        return try await get("/volumes?\(Self.labelFilter(labels))", as: List.self).Volumes ?? []
+    }
+
+    public func removeVolume(_ name: String) async throws {
+        do {
+            _ = try await request(.DELETE, "/volumes/\(Self.percentEncoded(name))?force=1")
+        } catch EngineError.api(404, _) {
+        }
+    }
+
+    /// `POST /images/create?fromSrc=-`: imports a root filesystem tarball as REPO:TAG, with
+    /// Dockerfile `changes` (e.g. LABEL). The daemon streams JSON progress lines and reports
+    /// failures inside a 200 body, so every line is checked for an error.
+    public func importImage(_ tar: Data, repository: String, tag: String, changes: [String]) async throws {
+        var query = "fromSrc=-&repo=\(Self.percentEncoded(repository))&tag=\(Self.percentEncoded(tag))"
+        for change in changes { query += "&changes=\(Self.percentEncoded(change))" }
+        let response = try await request(.POST, "/images/create?\(query)", body: tar, contentType: "application/x-tar")
+        for line in String(decoding: Data(buffer: response.body), as: UTF8.self).split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            if let error = object["error"] as? String {
+                throw EngineError.api(status: response.status, message: error)
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Systemd
+
+/// What a driver verb gets from the command that calls it.
+public struct DriverContext: Sendable {
+    public var systemd: SystemdManager
+    public var state: StateStore
+    /// The run id of this command, put on everything it creates.
+    public var run: RunID
+    public var settings: DriverSettings
+    /// Progress for long waits ("waiting for dockerd… 5 s"); one line each.
+    public var progress: @Sendable (String) -> Void
+
+    public init(
+        systemd: SystemdManager, state: StateStore, run: RunID, settings: DriverSettings = DriverSettings(),
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.systemd = systemd
+        self.state = state
+        self.run = run
+        self.settings = settings
+        self.progress = progress
+    }
+}
+
+/// Per-host choices for the drivers.
+public struct DriverSettings: Sendable {
+    /// Let `install` run apt-get when the hypervisor is missing.
+    public var installPackages = false
+    /// The consumer's INI file that gets `[DEFAULT] compute_driver` (a real nova.conf, or this).
+    public var computeConfig = "/etc/hvctl/compute.conf"
+    public var dockerSocket = EngineClient.defaultSocket
+    /// The image instances run from; nil: hvctl's own busybox image.
+    public var baseImage: String?
+    /// A rootfs tarball to import as the base image instead of busybox.
+    public var baseRootfs: String?
+    /// Network mode for Docker instances. "none" by default: a bridge endpoint costs the
+    /// daemon more than anything else at create and removal time, and instances need none.
+    public var dockerNetwork = "none"
+    /// How long a daemon may take to answer after its unit started.
+    public var startTimeout: Duration = .seconds(90)
+    /// Graceful stop of instances before they are killed.
+    public var stopGrace: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// Labels and marks that say "hvctl made this".
+public enum HvctlMark {
+    public static let managed = "org.hvctl.managed"
+    public static let run = "org.hvctl.run"
+    public static let instance = "org.hvctl.instance"
+}

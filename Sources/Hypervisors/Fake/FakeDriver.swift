@@ -1,0 +1,117 @@
+import Foundation
+
+/// DevStack's `fake` driver: every verb succeeds without a hypervisor, and each call is
+/// recorded (one JSON line in <state dir>/fake-calls.log) so tests and CI pipelines can run
+/// hooks and flows, and check what was asked, on hosts without one.
+public struct FakeDriver: Hypervisor {
+    public let name = "fake"
+    public let computeDriver = "fake.FakeDriver"
+
+    public init() {}
+
+    struct Call: Codable {
+        var verb: String
+        var run: String
+        var argument: String?
+    }
+
+    func record(_ verb: String, _ context: DriverContext, _ argument: String? = nil) throws {
+        let line = try JSONEncoder().encode(Call(verb: verb, run: context.run.value, argument: argument)) + Data("\n".utf8)
+        let path = context.state.directory + "/fake-calls.log"
+        try FileManager.default.createDirectory(atPath: context.state.directory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+    }
+
+    /// Fake instances live in the state directory.
+    private func instancesFile(_ context: DriverContext) -> String { context.state.directory + "/fake-instances.json" }
+
+    private func load(_ context: DriverContext) throws -> [Instance] {
+        guard let data = FileManager.default.contents(atPath: instancesFile(context)) else { return [] }
+        guard let list = try? JSONDecoder().decode([Instance].self, from: data) else {
+            throw StateError.corrupt(path: instancesFile(context))
+        }
+        return list
+    }
+
+    private func save(_ list: [Instance], _ context: DriverContext) throws {
+        try AtomicFile.write(try JSONEncoder().encode(list), to: instancesFile(context), mode: 0o644)
+    }
+
+    public func install(_ context: DriverContext) async throws { try record("install", context) }
+
+    public func configure(_ context: DriverContext) async throws {
+        try record("configure", context)
+        var ini = try IniFile.load(context.settings.computeConfig)
+        ini.set("DEFAULT", "compute_driver", computeDriver)
+        try ini.write(to: context.settings.computeConfig)
+        try context.state.update { $0[driver: name].configured = true }
+    }
+
+    public func start(_ context: DriverContext) async throws -> StartResult {
+        try record("start", context)
+        let state = try context.state.load()
+        if state[driver: name].startedByHvctl { return .alreadyRunning }
+        try context.state.update { $0[driver: name].startedByHvctl = true; $0[driver: name].lastStart = Date() }
+        return .started(seconds: 0)
+    }
+
+    public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
+        try record("stop", context)
+        let running = try load(context).filter { $0.state == "running" }
+        try save(try load(context).map { var i = $0; i.state = "stopped"; return i }, context)
+        try context.state.update { $0[driver: name].startedByHvctl = false }
+        return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
+    }
+
+    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
+        try record("cleanup", context)
+        let names = try load(context).map(\.name)
+        if !dryRun { try save([], context) }
+        return CleanupReport(removed: names.isEmpty ? [:] : ["instance": names], dryRun: dryRun)
+    }
+
+    public func status(_ context: DriverContext) async throws -> DriverStatus {
+        let state = try context.state.load()[driver: name]
+        return DriverStatus(
+            driver: name, installed: true, configured: state.configured, running: state.startedByHvctl,
+            version: "fake", instances: try load(context).count, detail: "no hypervisor; calls are recorded")
+    }
+
+    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
+        try InstanceName.validate(instance)
+        try record("launch", context, instance)
+        var list = try load(context)
+        if list.contains(where: { $0.name == instance }) { throw HypervisorError.instanceExists(instance, driver: name) }
+        let new = Instance(name: instance, driver: name, id: UUID().uuidString.lowercased(), state: "running", image: image ?? "fake", run: context.run.value)
+        list.append(new)
+        try save(list, context)
+        return new
+    }
+
+    public func instances(_ context: DriverContext) async throws -> [Instance] { try load(context) }
+
+    public func delete(_ instance: String, _ context: DriverContext) async throws {
+        try record("delete", context, instance)
+        var list = try load(context)
+        guard list.contains(where: { $0.name == instance }) else { throw HypervisorError.noSuchInstance(instance, driver: name) }
+        list.removeAll { $0.name == instance }
+        try save(list, context)
+    }
+}
+
+/// Instance names hvctl accepts on every driver: what Docker and libvirt both take.
+public enum InstanceName {
+    public static func validate(_ name: String) throws {
+        guard let first = name.utf8.first, name.utf8.count <= 63 else {
+            throw HypervisorError.invalidName(name, reason: "use 1 to 63 characters")
+        }
+        let alnum: (UInt8) -> Bool = { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+        guard alnum(first), name.utf8.allSatisfy({ alnum($0) || $0 == 45 || $0 == 46 || $0 == 95 }) else {
+            throw HypervisorError.invalidName(name, reason: "use letters, digits, '.', '_' and '-', starting with a letter or digit")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Systemd
+
+/// A hypervisor driver: DevStack's five plugin verbs, plus status and instances.
+///
+/// Every verb is idempotent — a second run is safe and quick — and throws
+/// `HypervisorError`s worded as what to do. A driver is one folder in Sources/Hypervisors and
+/// one entry in `Drivers.all`.
+public protocol Hypervisor: Sendable {
+    var name: String { get }
+    /// The consumer's `[DEFAULT] compute_driver` for this driver (nova's naming).
+    var computeDriver: String { get }
+
+    /// Makes sure the hypervisor's software is on the host.
+    func install(_ context: DriverContext) async throws
+    /// Prepares it for use: base image, settings, the consumer's config file.
+    func configure(_ context: DriverContext) async throws
+    /// Brings it up and waits until it answers.
+    func start(_ context: DriverContext) async throws -> StartResult
+    /// Stops hvctl's instances and, if hvctl started the daemon (or `force`), the daemon.
+    func stop(_ context: DriverContext, force: Bool) async throws -> StopResult
+    /// Removes everything that carries hvctl's mark, and nothing else.
+    func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport
+    /// Looks, without starting anything.
+    func status(_ context: DriverContext) async throws -> DriverStatus
+
+    func launch(_ name: String, image: String?, _ context: DriverContext) async throws -> Instance
+    func instances(_ context: DriverContext) async throws -> [Instance]
+    func delete(_ name: String, _ context: DriverContext) async throws
+}
+
+/// The drivers hvctl knows, by name.
+public enum Drivers {
+    public static let all: [String: any Hypervisor] = [
+        "docker": DockerDriver(),
+        "fake": FakeDriver(),
+        "libvirt": LibvirtDriver(),
+    ]
+
+    public static var names: [String] { all.keys.sorted() }
+
+    public static func named(_ name: String) throws -> any Hypervisor {
+        guard let driver = all[name] else { throw HypervisorError.unknownDriver(name, known: names) }
+        return driver
+    }
+}
+
+public enum StartResult: Sendable, Equatable {
+    case alreadyRunning
+    case started(seconds: Double)
+}
+
+public struct StopResult: Sendable, Equatable, Codable {
+    public var stoppedInstances: Int
+    public var stoppedDaemon: Bool
+    /// Why the daemon was left running, when it was.
+    public var note: String?
+}
+
+public struct CleanupReport: Sendable, Equatable, Codable {
+    /// What was removed (or, with dryRun, would be), by kind: "container", "network", …
+    public var removed: [String: [String]] = [:]
+    public var dryRun: Bool
+    public var killSeconds: Double = 0
+    public var removeSeconds: Double = 0
+    public var skipped: String?
+    /// hvctl's own items left in place because something of someone else's uses them.
+    public var kept: [String] = []
+
+    public var count: Int { removed.values.reduce(0) { $0 + $1.count } }
+}
+
+public struct DriverStatus: Sendable, Equatable, Codable {
+    public var driver: String
+    public var installed: Bool
+    public var configured: Bool
+    public var running: Bool
+    public var version: String?
+    /// Managed instances, when the hypervisor could be asked without starting it.
+    public var instances: Int?
+    public var detail: String
+}
+
+public struct Instance: Sendable, Equatable, Codable {
+    public var name: String
+    public var driver: String
+    public var id: String
+    /// "running", "exited", "shutoff", …
+    public var state: String
+    public var image: String?
+    /// The run id of the command that created it.
+    public var run: String?
+}

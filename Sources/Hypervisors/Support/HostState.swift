@@ -1,0 +1,91 @@
+import Foundation
+
+/// What hvctl remembers about this host between commands: the active driver and, per driver,
+/// what hvctl itself did (so `stop` only stops a daemon hvctl started).
+///
+/// One JSON file in the state directory (/var/lib/hvctl, or $HVCTL_STATE_DIR), always
+/// replaced atomically. A file that does not parse is reported, never silently replaced.
+public struct HostState: Sendable, Equatable, Codable {
+    public struct Driver: Sendable, Equatable, Codable {
+        /// hvctl started the daemon (it was not running before), so hvctl may stop it.
+        public var startedByHvctl = false
+        public var configured = false
+        /// The base image (Docker) or domain type (libvirt) configure settled on.
+        public var baseImage: String?
+        public var lastStart: Date?
+
+        public init() {}
+    }
+
+    public var version = 1
+    public var activeDriver: String?
+    public var drivers: [String: Driver] = [:]
+
+    public init() {}
+
+    public subscript(driver name: String) -> Driver {
+        get { drivers[name] ?? Driver() }
+        set { drivers[name] = newValue }
+    }
+}
+
+/// Reads and writes `HostState` in a directory.
+public struct StateStore: Sendable {
+    public static let defaultDirectory = "/var/lib/hvctl"
+    public let directory: String
+    public var file: String { directory + "/state.json" }
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// $HVCTL_STATE_DIR, else /var/lib/hvctl.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> StateStore {
+        StateStore(directory: env["HVCTL_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory)
+    }
+
+    public func load() throws -> HostState {
+        guard let data = FileManager.default.contents(atPath: file) else { return HostState() }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(HostState.self, from: data)
+        } catch {
+            throw StateError.corrupt(path: file)
+        }
+    }
+
+    public func save(_ state: HostState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            try AtomicFile.write(try encoder.encode(state), to: file, mode: 0o644)
+        } catch let error as AtomicFileError {
+            throw StateError.unwritable(path: file, reason: error.reason)
+        }
+    }
+
+    /// Load, change, save.
+    @discardableResult
+    public func update(_ change: (inout HostState) throws -> Void) throws -> HostState {
+        var state = try load()
+        try change(&state)
+        try save(state)
+        return state
+    }
+}
+
+public enum StateError: Error, Equatable, Sendable, CustomStringConvertible {
+    case corrupt(path: String)
+    case unwritable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let path):
+            return "hvctl's state file \(path) is not valid; it was left as it is: look at it, then move it away to start afresh"
+        case .unwritable(let path, let reason):
+            return "cannot write hvctl's state file \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import Hypervisors
+import Stack
+
+/// Options every driver command takes.
+struct DriverOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The INI file that gets [DEFAULT] compute_driver (default: $HVCTL_COMPUTE_CONFIG, else /etc/hvctl/compute.conf); point it at a real nova.conf if you have one.", valueName: "file"))
+    var computeConfig: String?
+
+    @Option(help: ArgumentHelp("The Docker Engine socket.", valueName: "path"))
+    var dockerSocket: String = EngineClient.defaultSocket
+
+    var settings: DriverSettings {
+        var s = DriverSettings()
+        if let computeConfig { s.computeConfig = computeConfig }
+        s.dockerSocket = dockerSocket
+        return s
+    }
+}
+
+/// One line on stderr: progress that should not mix with a command's output.
+func note(_ line: String) {
+    FileHandle.standardError.write(Data("hvctl: \(line)\n".utf8))
+}
+
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Install, configure and start a hypervisor, and make it the active driver.",
+        discussion: """
+            Runs the driver's install, configure and start verbs. For docker: docker.service \
+            must be known to systemd (or --install-packages lets hvctl apt-get docker.io), the \
+            base image is imported when missing (a busybox image made on this host, or --image \
+            / --rootfs), the compute config gets compute_driver, and docker.service is started \
+            over D-Bus until /_ping answers. Other drivers that are up stay up.
+
+            When the driver is already up it says so and returns at once.
+
+            Examples:
+              hvctl start docker
+              hvctl start fake
+            """
+    )
+
+    @Argument(help: "docker, fake or libvirt.")
+    var driver: String
+
+    @OptionGroup var options: DriverOptions
+
+    @Flag(help: "Let install run apt-get when the hypervisor is missing.")
+    var installPackages = false
+
+    @Option(help: ArgumentHelp("Run instances from this image instead of hvctl's busybox image.", valueName: "image"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("Import this rootfs tarball as the base image instead of busybox.", valueName: "tar"))
+    var rootfs: String?
+
+    func run() async throws {
+        var settings = options.settings
+        settings.installPackages = installPackages
+        settings.baseImage = image
+        settings.baseRootfs = rootfs
+        let session = try await DriverSession.open(driverName: driver, settings: settings, progress: note)
+        switch try await session.start() {
+        case .alreadyRunning:
+            say("\(session.driver.name) is already running; it is the active driver")
+        case .started(let seconds):
+            say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, seconds))
+        }
+    }
+}
+
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop hvctl's instances and, if hvctl started it, the hypervisor.",
+        discussion: """
+            Instances get a graceful stop, then are killed. The daemon (with its socket unit, \
+            which would start it again) is stopped only if hvctl started it, or with --force.
+            """
+    )
+
+    @Argument(help: "The driver (default: the active driver).")
+    var driver: String?
+
+    @OptionGroup var options: DriverOptions
+
+    @Flag(help: "Stop the daemon even if hvctl did not start it.")
+    var force = false
+
+    func run() async throws {
+        let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
+        let result = try await session.driver.stop(session.context, force: force)
+        var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
+        line += result.stoppedDaemon ? " and the daemon" : ""
+        say(line)
+        if let n = result.note { note(n) }
+    }
+}
+
+struct CleanupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Remove everything of a driver that carries hvctl's mark, and nothing else.",
+        discussion: """
+            For docker: every container, network, volume and image labelled \
+            org.hvctl.managed=true. A stopped daemon is not started to look.
+            """
+    )
+
+    @Argument(help: "The driver (default: the active driver).")
+    var driver: String?
+
+    @OptionGroup var options: DriverOptions
+
+    @Flag(help: "Show what would be removed and remove nothing.")
+    var dryRun = false
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
+        let report = try await session.driver.cleanup(session.context, dryRun: dryRun)
+        if output == .json {
+            printJSON(report)
+        } else {
+            for (kind, names) in report.removed.sorted(by: { $0.key < $1.key }) {
+                for n in names { say("\(dryRun ? "would remove" : "removed") \(kind) \(n)") }
+            }
+            if report.skipped == nil {
+                say(String(format: "%@: %d item%@ %@ (kill %.2f s, removal %.2f s)", session.driver.name, report.count,
+                           report.count == 1 ? "" : "s", dryRun ? "to remove" : "removed", report.killSeconds, report.removeSeconds))
+            }
+        }
+        for item in report.kept { note("kept \(item): containers hvctl did not create still use it") }
+        if let skipped = report.skipped { note("\(session.driver.name): nothing cleaned: \(skipped)") }
+    }
+}
+
+struct DriversCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drivers", abstract: "List the drivers and the state of each, without starting anything.")
+
+    @OptionGroup var options: DriverOptions
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let session = try await DriverSession.open(driverName: "fake", settings: options.settings)
+        let active = try session.context.state.load().activeDriver
+        var rows: [DriverStatus] = []
+        for name in Drivers.names {
+            rows.append(try await Drivers.named(name).status(session.context))
+        }
+        if output == .json {
+            struct Listing: Encodable { var active: String?; var drivers: [DriverStatus] }
+            printJSON(Listing(active: active, drivers: rows))
+            return
+        }
+        for s in rows {
+            let mark = s.driver == active ? "*" : " "
+            let state = s.running ? "running" : (s.installed ? "stopped" : "not installed")
+            say("\(mark) \(s.driver.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.detail)")
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the active driver, its daemon and its instances, without starting anything.")
+
+    @Argument(help: "The driver (default: the active driver).")
+    var driver: String?
+
+    @OptionGroup var options: DriverOptions
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let session = try await DriverSession.open(driverName: driver, settings: options.settings)
+        let status = try await session.driver.status(session.context)
+        let active = try session.context.state.load().activeDriver
+        if output == .json {
+            struct Status: Encodable { var active: String?; var selected: String; var selectedFrom: String; var status: DriverStatus }
+            printJSON(Status(active: active, selected: session.selection.name, selectedFrom: session.selection.source, status: status))
+            return
+        }
+        say("driver:    \(status.driver) (from \(session.selection.source))\(active == status.driver ? ", active" : "")")
+        say("running:   \(status.running ? "yes" : "no")\(status.version.map { ", \($0)" } ?? "")")
+        say("detail:    \(status.detail)")
+        if let n = status.instances { say("instances: \(n)") }
+    }
+}
