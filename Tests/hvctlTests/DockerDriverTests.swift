@@ -1,0 +1,193 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// hvctl against the real dockerd of the test host, through the built binary.
+struct Sandbox {
+    let dir = "/tmp/" + uniqueName("hvctl-docker-test")
+    var env: [String: String] { ["HVCTL_STATE_DIR": dir + "/state", "HVCTL_COMPUTE_CONFIG": dir + "/compute.conf"] }
+
+    @discardableResult
+    func hvctl(_ args: String...) throws -> Witness.Output {
+        try Witness.run([hvctlBinary] + args, environment: env)
+    }
+
+    func json(_ args: String...) throws -> Any {
+        let out = try Witness.run([hvctlBinary] + args, environment: env)
+        return try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+let hvctlBinary = hvctl
+
+func docker(_ args: String...) throws -> Witness.Output { try Witness.run(["docker"] + args) }
+
+func dockerUp() throws -> Bool {
+    try Witness.unitProperty("docker.service", "ActiveState") == "active"
+}
+
+@Suite("hvctl start/stop/cleanup/instance on Docker (real dockerd)", .serialized)
+struct DockerDriverTests {
+    init() throws {
+        // Each test starts from a running daemon with no hvctl leftovers.
+        try Witness.run(["systemctl", "start", "docker.socket", "docker.service"])
+    }
+
+    @Test("from a stopped daemon: start brings it up, status says so, a second start is a no-op, stop stops what hvctl started")
+    func startStatusStop() async throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        try FileManager.default.createDirectory(atPath: s.dir, withIntermediateDirectories: true)
+        try "# mine\n[DEFAULT]\nmy_option = 1\n\n[other]\nx = y\n".write(toFile: s.dir + "/compute.conf", atomically: true, encoding: .utf8)
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+
+        let stopped = try #require(try s.json("status", "docker", "-o", "json") as? [String: Any])
+        #expect((stopped["status"] as? [String: Any])?["running"] as? Bool == false)
+        #expect(try !dockerUp(), "status must not start docker")
+
+        let start = try s.hvctl("start", "docker")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(start.stdout.contains("docker started in"))
+        #expect(try Witness.run(["curl", "-sf", "--unix-socket", "/run/docker.sock", "http://docker/_ping"]).stdout == "OK")
+        let running = try #require(try s.json("status", "-o", "json") as? [String: Any])
+        #expect(running["active"] as? String == "docker")
+        #expect((running["status"] as? [String: Any])?["running"] as? Bool == true)
+
+        let conf = try String(contentsOfFile: s.dir + "/compute.conf", encoding: .utf8)
+        #expect(conf == "# mine\n[DEFAULT]\ncompute_driver = novadocker.virt.docker.DockerDriver\nmy_option = 1\n\n[other]\nx = y\n")
+
+        let again = try s.hvctl("start", "docker")
+        #expect(again.status == 0)
+        #expect(again.stdout == "docker is already running; it is the active driver\n")
+
+        let stop = try s.hvctl("stop")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("and the daemon"))
+        #expect(try Witness.unitProperty("docker.socket", "ActiveState") == "inactive")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try !dockerUp(), "docker came back after stop")
+    }
+
+    @Test("stop leaves a daemon hvctl did not start running, unless --force")
+    func stopLeavesForeignDaemon() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        #expect(try s.hvctl("start", "docker").stdout.contains("already running"))
+        let stop = try s.hvctl("stop", "docker")
+        #expect(stop.status == 0)
+        #expect(stop.stderr.contains("left running"))
+        #expect(try dockerUp())
+    }
+
+    @Test("instances launch, list and delete; cleanup removes hvctl's things and nothing else")
+    func instancesAndCleanup() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        #expect(try s.hvctl("start", "docker").status == 0)
+        for name in ["inst-a", "inst-b", "inst-c"] {
+            let out = try s.hvctl("instance", "launch", name)
+            #expect(out.status == 0, "\(out.stderr)")
+        }
+        let list = try #require(try s.json("instance", "list", "-o", "json") as? [[String: Any]])
+        #expect(list.compactMap { $0["name"] as? String }.filter { $0.hasPrefix("inst-") } == ["inst-a", "inst-b", "inst-c"])
+        #expect(list.allSatisfy { $0["state"] as? String == "running" })
+        #expect(try docker("inspect", "-f", "{{.Config.Labels}}", "inst-a").stdout.contains("org.hvctl.managed:true"))
+
+        // The test's own things: unlabelled, or from hvctl's image (which copies its labels).
+        let mine = (1...3).map { "mine-\($0)-" + uniqueName("c") }
+        try docker("run", "-d", "--name", mine[0], "--network", "none", "hvctl/busybox:latest", "sleep", "600")
+        try docker("create", "--name", mine[1], "hvctl/busybox:latest", "true")
+        try docker("run", "-d", "--name", mine[2], "--label", "org.hvctl.run=foreign", "--network", "none", "hvctl/busybox:latest", "sleep", "600")
+        let myVolume = uniqueName("vol-mine")
+        let myNetwork = uniqueName("net-mine")
+        try docker("volume", "create", myVolume)
+        try docker("network", "create", myNetwork)
+        // Things marked as hvctl's, as a crashed hvctl would have left them.
+        let theirVolume = uniqueName("vol-hvctl")
+        let theirNetwork = uniqueName("net-hvctl")
+        try docker("volume", "create", "--label", "org.hvctl.managed=true", theirVolume)
+        try docker("network", "create", "--label", "org.hvctl.managed=true", theirNetwork)
+        defer {
+            for c in mine { _ = try? docker("rm", "-f", c) }
+            _ = try? docker("volume", "rm", myVolume)
+            _ = try? docker("network", "rm", myNetwork)
+        }
+
+        #expect(try s.hvctl("instance", "delete", mine[0]).stderr.contains("not created by hvctl"))
+        let deleted = try s.hvctl("instance", "delete", "inst-c")
+        #expect(deleted.status == 0)
+        #expect(try docker("inspect", "inst-c").status != 0)
+
+        let dry = try s.hvctl("cleanup", "docker", "--dry-run")
+        #expect(dry.stdout.contains("would remove container inst-a"))
+        #expect(try docker("inspect", "inst-a").status == 0)
+
+        let clean = try s.hvctl("cleanup", "docker")
+        #expect(clean.status == 0, "\(clean.stderr)")
+        for c in mine { #expect(try docker("inspect", c).status == 0, "\(c) was removed") }
+        #expect(try docker("volume", "inspect", myVolume).status == 0)
+        #expect(try docker("network", "inspect", myNetwork).status == 0)
+        #expect(try docker("volume", "inspect", theirVolume).status != 0)
+        #expect(try docker("network", "inspect", theirNetwork).status != 0)
+        #expect(try docker("ps", "-aq", "--filter", "label=org.hvctl.instance").trimmed.isEmpty)
+        // hvctl's image stays while the test's containers use it, and says so.
+        #expect(clean.stderr.contains("kept hvctl/busybox:latest"))
+        for c in mine { try docker("rm", "-f", c) }
+        #expect(try s.hvctl("cleanup", "docker").stdout.contains("removed image hvctl/busybox:latest"))
+        #expect(try docker("images", "-q", "--filter", "label=org.hvctl.managed").trimmed.isEmpty)
+
+        let again = try s.hvctl("cleanup", "docker")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("docker: 0 items removed"))
+    }
+
+    @Test("with docker.service and docker.socket stopped: status says so, instance commands fail in one line, nothing restarts")
+    func stoppedDaemon() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+        let status = try s.hvctl("status", "docker")
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("docker.service is inactive; docker.socket is inactive"))
+        for args in [["instance", "list", "--driver", "docker"], ["instance", "launch", "x1", "--driver", "docker"], ["instance", "delete", "x1", "--driver", "docker"]] {
+            let out = try Witness.run([hvctlBinary] + args, environment: s.env)
+            #expect(out.status != 0)
+            #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
+            #expect(out.stderr.contains("docker is not running"))
+        }
+        let clean = try s.hvctl("cleanup", "docker")
+        #expect(clean.stderr.contains("nothing cleaned"))
+        #expect(try !dockerUp())
+        #expect(try Witness.unitProperty("docker.socket", "ActiveState") == "inactive")
+    }
+
+    @Test("a corrupt state file is a one-line error and is left as it was")
+    func corruptState() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        try FileManager.default.createDirectory(atPath: s.dir + "/state", withIntermediateDirectories: true)
+        try "garbage".write(toFile: s.dir + "/state/state.json", atomically: true, encoding: .utf8)
+        let out = try s.hvctl("start", "fake")
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("is not valid; it was left as it is"))
+        #expect(try String(contentsOfFile: s.dir + "/state/state.json", encoding: .utf8) == "garbage")
+    }
+
+    @Test("the fake driver succeeds without a hypervisor and records every call")
+    func fake() throws {
+        let s = Sandbox()
+        defer { s.remove() }
+        #expect(try s.hvctl("start", "fake").stdout.contains("fake started"))
+        #expect(try s.hvctl("instance", "launch", "f1").status == 0)
+        #expect(try s.hvctl("instance", "list").stdout.contains("f1"))
+        #expect(try s.hvctl("cleanup").stdout.contains("removed instance f1"))
+        #expect(try s.hvctl("stop").status == 0)
+        let calls = try String(contentsOfFile: s.dir + "/state/fake-calls.log", encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0["verb"] as? String }
+        #expect(calls == ["install", "configure", "start", "launch", "cleanup", "stop"])
+        #expect(try String(contentsOfFile: s.dir + "/compute.conf", encoding: .utf8).contains("compute_driver = fake.FakeDriver"))
+    }
+}
