@@ -5,6 +5,8 @@ import Testing
 
 @Suite("Docker Engine API over the Unix socket (real dockerd)")
 struct EngineClientTests {
+    init() { ensureDockerRunning() }
+
     @Test("ping negotiates the daemon's API version; /version agrees with curl's")
     func versionNegotiation() async throws {
         let client = try await EngineClient.connect()

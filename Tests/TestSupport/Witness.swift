@@ -70,3 +70,14 @@ public func installUnit(_ name: String, _ contents: String) throws -> @Sendable 
         _ = try? Witness.run(["systemctl", "reset-failed", name])
     }
 }
+
+/// Starts docker.socket and docker.service (systemctl, as a witness would) and waits until
+/// the daemon answers, so a test that stopped Docker leaves it as it found it.
+public func ensureDockerRunning() {
+    _ = try? Witness.run(["systemctl", "reset-failed", "docker.socket", "docker.service"])
+    _ = try? Witness.run(["systemctl", "start", "docker.socket", "docker.service"])
+    for _ in 0..<300 {
+        if (try? Witness.run(["curl", "-sf", "--unix-socket", "/run/docker.sock", "http://docker/_ping"]))?.status == 0 { return }
+        usleep(100_000)
+    }
+}

@@ -30,9 +30,9 @@ func dockerUp() throws -> Bool {
 
 @Suite("hvctl start/stop/cleanup/instance on Docker (real dockerd)", .serialized)
 struct DockerDriverTests {
-    init() throws {
-        // Each test starts from a running daemon with no hvctl leftovers.
-        try Witness.run(["systemctl", "start", "docker.socket", "docker.service"])
+    init() {
+        // Each test starts from a running daemon; tests that stop it restore it on the way out.
+        ensureDockerRunning()
     }
 
     @Test("from a stopped daemon: start brings it up, status says so, a second start is a no-op, stop stops what hvctl started")
@@ -42,6 +42,7 @@ struct DockerDriverTests {
         try FileManager.default.createDirectory(atPath: s.dir, withIntermediateDirectories: true)
         try "# mine\n[DEFAULT]\nmy_option = 1\n\n[other]\nx = y\n".write(toFile: s.dir + "/compute.conf", atomically: true, encoding: .utf8)
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+        defer { ensureDockerRunning() }
 
         let stopped = try #require(try s.json("status", "docker", "-o", "json") as? [String: Any])
         #expect((stopped["status"] as? [String: Any])?["running"] as? Bool == false)
@@ -148,6 +149,7 @@ struct DockerDriverTests {
         let s = Sandbox()
         defer { s.remove() }
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+        defer { ensureDockerRunning() }
         let status = try s.hvctl("status", "docker")
         #expect(status.status == 0)
         #expect(status.stdout.contains("docker.service is inactive; docker.socket is inactive"))

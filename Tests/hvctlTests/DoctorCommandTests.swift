@@ -38,6 +38,8 @@ func waitForDocker() async throws {
 
 @Suite("hvctl doctor (the built binary, in the test host)", .serialized)
 struct DoctorCommandTests {
+    init() { ensureDockerRunning() }
+
     @Test("on a full host every check is green and it exits 0")
     func allGreen() throws {
         let (out, report) = try doctor()
@@ -93,9 +95,7 @@ struct DoctorCommandTests {
     @Test("a stopped Docker is reported and not started, not even through docker.socket")
     func stoppedDockerStaysStopped() async throws {
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
-        defer {
-            _ = try? Witness.run(["systemctl", "start", "docker.socket", "docker.service"])
-        }
+        defer { ensureDockerRunning() }
         let (stopped, r1) = try doctor(["--driver", "docker"])
         #expect(stopped.status == 1)
         #expect(r1?["docker"]?.status == "fail")

@@ -64,6 +64,10 @@ public struct DockerDriver: Hypervisor {
         context.progress("starting docker.service")
         let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
         guard job.succeeded else {
+            if (try? await context.systemd.unit(Self.service))?.result == "start-limit-hit" {
+                throw HypervisorError.failed(
+                    "systemd refuses to start docker.service again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed docker.service`")
+            }
             throw HypervisorError.failed("starting docker.service ended '\(job.result)'; see `journalctl -u docker.service`")
         }
         if !before.isActive {
