@@ -43,11 +43,11 @@ struct HooksBenchmark {
         let viaBash = try clock.measure {
             for hook in hooks { try runProgram("/bin/bash", ["-c", script, hook]) }
         }
-        print("hooks (no-op, '. hook source; . hook stack install'), \(count) in one phase:")
-        print(row("hvctl hooks run (one unit per hook)", viaHvctl, per: count, unit: "hook"))
-        print(row("systemd-run --wait --collect bash, a loop", viaSystemdRun, per: count, unit: "hook"))
-        print(row("plain bash, a loop (no systemd)", viaBash, per: count, unit: "hook"))
-        print(ratioRow("ratio, hvctl vs the systemd-run loop", milliseconds(viaSystemdRun) / milliseconds(viaHvctl), target: "<= 10 ms/hook and >= 2x"))
-        print("  binary: \(hvctl)")
+        out("hooks (no-op, '. hook source; . hook stack install'), \(count) in one phase:")
+        out(row("hvctl hooks run (one unit per hook)", viaHvctl, per: count, unit: "hook"))
+        out(row("systemd-run --wait --collect bash, a loop", viaSystemdRun, per: count, unit: "hook"))
+        out(row("plain bash, a loop (no systemd)", viaBash, per: count, unit: "hook"))
+        out(ratioRow("ratio, hvctl vs the systemd-run loop", milliseconds(viaSystemdRun) / milliseconds(viaHvctl), target: "<= 10 ms/hook and >= 2x"))
+        out("  binary: \(hvctl)")
     }
 }

@@ -5,10 +5,11 @@ func milliseconds(_ d: Duration) -> Double {
 }
 
 /// Runs a program to completion; a failure aborts the benchmark (its figures would lie).
-func runProgram(_ path: String, _ arguments: [String]) throws {
+func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     p.standardOutput = FileHandle.nullDevice
     try p.run()
     p.waitUntilExit()
@@ -30,4 +31,9 @@ func row(_ label: String, _ total: Duration, per count: Int, unit: String) -> St
 
 func ratioRow(_ label: String, _ ratio: Double, target: String) -> String {
     "  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %7.2fx faster", ratio) + "  (target: \(target))"
+}
+
+/// A line to stdout, unbuffered: figures appear as they are measured.
+func out(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -30,10 +30,10 @@ struct TransientUnitsBenchmark {
                 try runProgram("/usr/bin/systemd-run", ["--wait", "--collect", "--quiet", "--slice=hvctl.slice", "/bin/true"])
             }
         }
-        print("transient units (no-op oneshot, started and awaited), \(count) one after another:")
-        print(row("hvctl Systemd module, system bus", viaBus, per: count, unit: "unit"))
-        print(row("hvctl Systemd module, manager socket", viaSocket, per: count, unit: "unit"))
-        print(row("systemd-run --wait --collect", cli, per: count, unit: "unit"))
-        print(ratioRow("ratio, system bus vs systemd-run", milliseconds(cli) / milliseconds(viaBus), target: "<= 8 ms/unit and >= 2x"))
+        out("transient units (no-op oneshot, started and awaited), \(count) one after another:")
+        out(row("hvctl Systemd module, system bus", viaBus, per: count, unit: "unit"))
+        out(row("hvctl Systemd module, manager socket", viaSocket, per: count, unit: "unit"))
+        out(row("systemd-run --wait --collect", cli, per: count, unit: "unit"))
+        out(ratioRow("ratio, system bus vs systemd-run", milliseconds(cli) / milliseconds(viaBus), target: "<= 8 ms/unit and >= 2x"))
     }
 }

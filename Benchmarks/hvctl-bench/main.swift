@@ -3,7 +3,16 @@
 import Foundation
 import Systemd
 
+
 let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100
-try await TransientUnitsBenchmark(count: count).run()
-print("")
-try HooksBenchmark(count: count).run()
+do {
+    try await TransientUnitsBenchmark(count: count).run()
+    out("")
+    let hooks = HooksBenchmark(count: count)
+    try hooks.run()
+    out("")
+    try DockerBenchmark(count: count, hvctl: hooks.hvctl).run()
+} catch {
+    FileHandle.standardError.write(Data("hvctl-bench: \(error)\n".utf8))
+    exit(1)
+}

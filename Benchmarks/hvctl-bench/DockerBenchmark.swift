@@ -1,0 +1,73 @@
+import Foundation
+
+/// `hvctl start docker` when Docker already runs, and `hvctl cleanup docker` of N running
+/// labelled containers beside `docker rm -f` of N such containers through the CLI, for each
+/// network mode an instance may have.
+struct DockerBenchmark {
+    var count: Int
+    var hvctl: String
+
+    func run() throws {
+        let env = ["HVCTL_STATE_DIR": "/tmp/hvctl-bench-state-\(getpid())"]
+        defer { try? FileManager.default.removeItem(atPath: env["HVCTL_STATE_DIR"]!) }
+        try runProgram(hvctl, ["start", "docker"], environment: env)
+
+        var samples: [Double] = []
+        for _ in 0..<10 {
+            samples.append(milliseconds(try ContinuousClock().measure { try runProgram(hvctl, ["start", "docker"], environment: env) }))
+        }
+        samples.sort()
+        out("docker:")
+        out(String(format: "  hvctl start docker, already running: median %.0f ms, best %.0f ms, worst %.0f ms (target: < 100 ms)",
+                     samples[samples.count / 2], samples[0], samples[samples.count - 1]))
+
+        for network in ["none", "bridge"] {
+            try runProgram(hvctl, ["start", "docker"], environment: env)
+            try make(count, network: network, tag: "h")
+            let cleanupJSON = try capture(hvctl, ["cleanup", "docker", "-o", "json"], environment: env)
+            let report = try JSONSerialization.jsonObject(with: Data(cleanupJSON.utf8)) as? [String: Any] ?? [:]
+            let kill = (report["killSeconds"] as? Double ?? 0) * 1000
+            let removal = (report["removeSeconds"] as? Double ?? 0) * 1000
+
+            // Cleanup removed hvctl's base image too; a no-op start brings it back.
+            try runProgram(hvctl, ["start", "docker"], environment: env)
+            let ids = try make(count, network: network, tag: "c")
+            let cli = try ContinuousClock().measure { try runProgram("/usr/bin/docker", ["rm", "-f"] + ids) }
+            out(String(format: "  cleanup of %d running containers, network %@:", count, network))
+            out(String(format: "    hvctl cleanup docker       %7.0f ms  (kill %.0f ms, removal %.0f ms)", kill + removal, kill, removal))
+            out(String(format: "    docker rm -f (the CLI)     %7.0f ms", milliseconds(cli)))
+            out(String(format: "    ratio hvctl/CLI            %7.2f   (target: <= 1.0)", (kill + removal) / milliseconds(cli)))
+        }
+    }
+
+    /// N running containers carrying hvctl's instance labels, made with the docker CLI so the
+    /// setup costs nothing in the figures.
+    @discardableResult
+    func make(_ n: Int, network: String, tag: String) throws -> [String] {
+        var ids: [String] = []
+        for i in 0..<n {
+            let name = "hvctl-bench-\(tag)-\(getpid())-\(i)"
+            let id = try capture("/usr/bin/docker", [
+                "run", "-d", "--name", name, "--network", network, "--label", "org.hvctl.managed=true",
+                "--label", "org.hvctl.instance=\(name)", "hvctl/busybox:latest",
+                "/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait",
+            ])
+            ids.append(id.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return ids
+    }
+}
+
+func capture(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw BenchmarkError("\(path) \(arguments.prefix(3).joined(separator: " ")) exited \(p.terminationStatus)") }
+    return String(decoding: data, as: UTF8.self)
+}
