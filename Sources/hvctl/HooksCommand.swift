@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hooks
+import Hypervisors
 import Stack
 import Systemd
 
@@ -115,7 +116,9 @@ struct HooksRunCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let phase = try HookPhase(
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: try HookCall(mode: mode, phase: phase),
-            driver: try DriverSelection.resolve(flag: driver, environment: environment), env: env,
+            driver: try DriverSelection.resolve(
+                flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load()),
+            env: env,
             timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
             processEnvironment: environment)
         let run = RunID.generate()

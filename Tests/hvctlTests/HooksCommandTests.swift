@@ -37,6 +37,22 @@ struct HooksCommandTests {
         #expect(out.stderr == "hvctl: stack install failed: 20-bad.sh\n")
     }
 
+    @Test("hooks see VIRT_DRIVER from --driver, else the environment, else the active driver, else libvirt")
+    func driverForHooks() throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-d.sh", #"[[ "$1" == source ]] || echo "$VIRT_DRIVER" >>"$OUT/driver""#)
+        try FileManager.default.createDirectory(atPath: f.top + "/state", withIntermediateDirectories: true)
+        let noState = ["HVCTL_STATE_DIR": f.top + "/state"]
+        let base = [hvctl, "hooks", "run", "unstack", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
+        try Witness.run(base, environment: noState)
+        try #"{"activeDriver": "docker", "drivers": {}, "version": 1}"#.write(toFile: f.top + "/state/state.json", atomically: true, encoding: .utf8)
+        try Witness.run(base, environment: noState)
+        try Witness.run(base, environment: noState.merging(["VIRT_DRIVER": "fake"]) { $1 })
+        try Witness.run(base + ["--driver", "libvirt"], environment: noState.merging(["VIRT_DRIVER": "fake"]) { $1 })
+        #expect(f.read("driver") == "libvirt\ndocker\nfake\nlibvirt\n")
+    }
+
     @Test("--dry-run lists the units in order and starts none")
     func dryRun() throws {
         let f = try HookFixture()
