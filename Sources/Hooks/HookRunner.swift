@@ -92,7 +92,7 @@ public struct HookRunner: Sendable {
             }
             var outcome = HookOutcome(
                 hook: hook.file, mode: call.mode, phase: call.phase, unit: service.name, result: result.result,
-                exitStatus: result.exitStatus, seconds: Self.seconds(clock.now - start), invocationID: result.invocationID)
+                exitStatus: result.exitStatus, seconds: (clock.now - start).inSeconds, invocationID: result.invocationID)
             if !outcome.succeeded {
                 outcome.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
             }
@@ -103,7 +103,4 @@ public struct HookRunner: Sendable {
         return report
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }

@@ -15,16 +15,24 @@ public struct DriverSession: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverSession {
-        let store = StateStore.fromEnvironment(environment)
-        let selection = try DriverSelection.resolve(flag: driverName, environment: environment, state: try store.load())
-        let driver = try Drivers.named(selection.name)
+        let context = try await makeContext(settings: settings, environment: environment, progress: progress)
+        let selection = try DriverSelection.resolve(flag: driverName, environment: environment, state: try context.state.load())
+        return DriverSession(driver: try Drivers.named(selection.name), selection: selection, context: context)
+    }
+
+    /// The context alone, for commands that look at every driver.
+    public static func makeContext(
+        settings: DriverSettings = DriverSettings(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> DriverContext {
         var settings = settings
         if let conf = environment["HVCTL_COMPUTE_CONFIG"], !conf.isEmpty, settings.computeConfig == DriverSettings().computeConfig {
             settings.computeConfig = conf
         }
         let systemd = try await SystemdManager.connect()
-        let context = DriverContext(systemd: systemd, state: store, run: .generate(), settings: settings, progress: progress)
-        return DriverSession(driver: driver, selection: selection, context: context)
+        return DriverContext(
+            systemd: systemd, state: StateStore.fromEnvironment(environment), run: .generate(), settings: settings, progress: progress)
     }
 
     /// install → configure → start, then DRIVER is the active driver.

@@ -40,6 +40,11 @@ extension Duration {
         return tenths == 0 ? "\(seconds) s" : "\(seconds).\(tenths) s"
     }
 
+    /// Seconds as a Double, for reports.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
     var microseconds: UInt64 {
         let (seconds, attoseconds) = components
         guard seconds >= 0 else { return 0 }

@@ -150,11 +150,11 @@ struct DriversCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let session = try await DriverSession.open(driverName: "fake", settings: options.settings)
-        let active = try session.context.state.load().activeDriver
+        let context = try await DriverSession.makeContext(settings: options.settings)
+        let active = try context.state.load().activeDriver
         var rows: [DriverStatus] = []
         for name in Drivers.names {
-            rows.append(try await Drivers.named(name).status(session.context))
+            rows.append(try await Drivers.named(name).status(context))
         }
         if output == .json {
             struct Listing: Encodable { var active: String?; var drivers: [DriverStatus] }

@@ -22,6 +22,7 @@ struct Sandbox {
 
 let hvctlBinary = hvctl
 
+@discardableResult
 func docker(_ args: String...) throws -> Witness.Output { try Witness.run(["docker"] + args) }
 
 func dockerUp() throws -> Bool {

@@ -78,7 +78,7 @@ public struct DockerDriver: Hypervisor {
         }
         let client = try await waitForPing(context, deadline: began.advanced(by: context.settings.startTimeout))
         try await ensureBaseImage(client, context)
-        return .started(seconds: Self.seconds(clock.now - began))
+        return .started(seconds: (clock.now - began).inSeconds)
     }
 
     public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
@@ -127,7 +127,7 @@ public struct DockerDriver: Hypervisor {
         // for a graceful stop.
         let killStart = clock.now
         try await parallel(containers.filter { $0.State == "running" }.map(\.Id)) { try await client.killContainer($0) }
-        report.killSeconds = Self.seconds(clock.now - killStart)
+        report.killSeconds = (clock.now - killStart).inSeconds
         let removeStart = clock.now
         try await parallel(containers.map(\.Id)) { try await client.removeContainer($0) }
         try await parallel(networks.map(\.Id)) { try await client.removeNetwork($0) }
@@ -142,7 +142,7 @@ public struct DockerDriver: Hypervisor {
                 await kept.add(image.RepoTags?.first ?? image.Id)
             }
         }
-        report.removeSeconds = Self.seconds(clock.now - removeStart)
+        report.removeSeconds = (clock.now - removeStart).inSeconds
         report.kept = await kept.items
         if !report.kept.isEmpty {
             report.removed["image"] = report.removed["image"]?.filter { !report.kept.contains($0) }
@@ -290,9 +290,6 @@ public struct DockerDriver: Hypervisor {
         return reference
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 /// Runs `body` over `items`, at most `width` at a time (50, as the docker CLI does for bulk
