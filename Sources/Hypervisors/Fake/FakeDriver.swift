@@ -19,7 +19,7 @@ public struct FakeDriver: Hypervisor {
         let line = try JSONEncoder().encode(Call(verb: verb, run: context.run.value, argument: argument)) + Data("\n".utf8)
         let path = context.state.directory + "/fake-calls.log"
         try FileManager.default.createDirectory(atPath: context.state.directory, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         try handle.seekToEnd()
