@@ -79,6 +79,18 @@ public struct HookRunner: Sendable {
         try DevStackFunctions.install(at: options.functionsPath)
         var report = HookRunReport(
             run: options.run.value, mode: call.mode, phase: call.phase, driver: options.driver, hooks: [], interrupted: false)
+        // Markers in the journal: `hvctl logs` finds the latest run by its start, and a
+        // follower knows the run is over at its end.
+        let marker = [
+            RunMarker.runField: options.run.value, RunMarker.modeField: call.mode, RunMarker.phaseField: call.phase,
+            RunMarker.driverField: options.driver,
+        ]
+        JournalWriter.send("hvctl run \(options.run) started: \(call) (\(hooks.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 })
+        defer {
+            JournalWriter.send(
+                "hvctl run \(options.run) ended: \(call), \(report.hooks.filter(\.succeeded).count) of \(hooks.count) hooks ok\(report.interrupted ? ", interrupted" : "")",
+                fields: marker.merging([RunMarker.eventField: RunMarker.end]) { $1 })
+        }
         for (hook, service) in zip(hooks, services) {
             let clock = ContinuousClock()
             let start = clock.now

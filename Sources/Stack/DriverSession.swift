@@ -10,14 +10,29 @@ public struct DriverSession: Sendable {
     public var context: DriverContext
 
     /// `driverName` nil: the active driver (VIRT_DRIVER, else the state's, else libvirt).
+    /// Progress goes to `progress` and, with HVCTL_DRIVER and HVCTL_RUN, to the journal, so
+    /// `hvctl logs DRIVER` shows what hvctl did next to what the daemon said.
     public static func open(
         driverName: String?, settings: DriverSettings = DriverSettings(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverSession {
-        let context = try await makeContext(settings: settings, environment: environment, progress: progress)
-        let selection = try DriverSelection.resolve(flag: driverName, environment: environment, state: try context.state.load())
-        return DriverSession(driver: try Drivers.named(selection.name), selection: selection, context: context)
+        let store = StateStore.fromEnvironment(environment)
+        let selection = try DriverSelection.resolve(flag: driverName, environment: environment, state: try store.load())
+        let driver = try Drivers.named(selection.name)
+        let run = RunID.generate()
+        let journaled: @Sendable (String) -> Void = { line in
+            progress(line)
+            JournalWriter.send("\(selection.name): \(line)", fields: ["HVCTL_DRIVER": selection.name, "HVCTL_RUN": run.value])
+        }
+        var context = try await makeContext(settings: settings, environment: environment, progress: journaled)
+        context.run = run
+        return DriverSession(driver: driver, selection: selection, context: context)
+    }
+
+    /// One entry in the journal about this driver, for `hvctl logs DRIVER`.
+    public func log(_ message: String) {
+        JournalWriter.send("\(driver.name): \(message)", fields: ["HVCTL_DRIVER": driver.name, "HVCTL_RUN": context.run.value])
     }
 
     /// The context alone, for commands that look at every driver.
@@ -37,10 +52,15 @@ public struct DriverSession: Sendable {
 
     /// install → configure → start, then DRIVER is the active driver.
     public func start() async throws -> StartResult {
+        log("start: install, configure, start")
         try await driver.install(context)
         try await driver.configure(context)
         let result = try await driver.start(context)
         try context.state.update { $0.activeDriver = driver.name }
+        switch result {
+        case .alreadyRunning: log("already running; active driver")
+        case .started(let seconds): log("started in \(String(format: "%.1f", seconds)) s; active driver")
+        }
         return result
     }
 }

@@ -9,3 +9,12 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var message: String { fields["MESSAGE"] ?? "" }
     public subscript(field: String) -> String? { fields[field] }
 }
+
+/// An entry's exact bytes, for the journal export format.
+public struct RawJournalEntry: Sendable {
+    public var fields: [(String, [UInt8])]
+    public var cursor: String
+    public var realtimeMicroseconds: UInt64
+    public var monotonicMicroseconds: UInt64
+    public var bootID: String
+}

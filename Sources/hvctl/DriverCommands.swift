@@ -93,6 +93,7 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
         let result = try await session.driver.stop(session.context, force: force)
+        session.log("stop: \(result.stoppedInstances) instances stopped, daemon \(result.stoppedDaemon ? "stopped" : "left running")")
         var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
         line += result.stoppedDaemon ? " and the daemon" : ""
         say(line)
@@ -124,6 +125,7 @@ struct CleanupCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
         let report = try await session.driver.cleanup(session.context, dryRun: dryRun)
+        if !dryRun { session.log("cleanup: \(report.count) items removed\(report.skipped.map { "; skipped: \($0)" } ?? "")") }
         if output == .json {
             printJSON(report)
         } else {

@@ -17,7 +17,7 @@ struct Hvctl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self,
-            DriversCommand.self, HooksCommand.self, DoctorCommand.self,
+            DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self,
         ]
     )
 }

@@ -1,0 +1,72 @@
+import Hooks
+import Systemd
+
+/// What `hvctl logs` is asked to show.
+public struct LogQuery: Sendable {
+    public enum Scope: Sendable, Equatable {
+        /// Hook output of the newest run (by its start marker).
+        case latestRun
+        case run(String)
+        case allRuns
+        /// A driver's daemon unit, and hvctl's own entries about that driver.
+        case driver(name: String, unit: String?)
+        case unit(String)
+    }
+
+    public var scope: Scope = .latestRun
+    /// "20-foo.sh" or "20-foo".
+    public var hook: String?
+    public var phase: String?
+    /// Only the last N lines.
+    public var lines: Int?
+    /// Realtime bounds in microseconds since the epoch.
+    public var since: UInt64?
+    public var until: UInt64?
+    /// 0 (emerg) … 7 (debug): this and more urgent.
+    public var maxPriority: Int?
+    /// A regular expression the message must contain.
+    public var pattern: String?
+    /// Start after this entry (as printed by --show-cursor).
+    public var afterCursor: String?
+
+    public init() {}
+
+    var hookFile: String? {
+        guard let hook else { return nil }
+        return hook.hasSuffix(".sh") ? hook : hook + ".sh"
+    }
+
+    /// Whether the scope is one run's hooks, which a follower leaves when the run ends.
+    public var isRunScope: Bool {
+        switch scope {
+        case .latestRun, .run: return true
+        default: return false
+        }
+    }
+}
+
+/// One line to show: the entry and what hvctl knows it is.
+public struct LogLine: Sendable {
+    public var entry: JournalEntry
+    /// "20-foo.sh", for hook output.
+    public var hook: String?
+    /// "stack install", "unstack", …
+    public var call: String?
+}
+
+public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noRuns
+    case noSuchRun(String)
+    case badPattern(String)
+    case badTime(String)
+
+    public var description: String {
+        switch self {
+        case .noRuns: return "the journal holds no hvctl run yet (run hooks first: hvctl hooks run …)"
+        case .noSuchRun(let id): return "the journal holds nothing of run '\(id)'"
+        case .badPattern(let p): return "invalid --grep pattern '\(p)'"
+        case .badTime(let t):
+            return "invalid time '\(t)': use 'YYYY-MM-DD HH:MM[:SS]', 'HH:MM[:SS]', 'today', 'yesterday', 'now', or a relative time like -1h, -30min, -10s"
+        }
+    }
+}

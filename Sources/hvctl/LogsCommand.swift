@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Hypervisors
+import Stack
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Show hook and hypervisor logs from the journal.",
+        discussion: """
+            Without a driver: the hook output of the latest run, in order, each line prefixed \
+            with its hook and phase. Selectors apply within that run unless --run or \
+            --all-runs is given. With a driver (hvctl logs docker): its daemon's unit and \
+            hvctl's own entries about it.
+
+            Times (--since, --until) are absolute ("2026-11-24 22:00", "22:00", "today", \
+            "yesterday") or relative ("-1h", "-30min", "-10s").
+
+            Examples:
+              hvctl logs
+              hvctl logs --hook 20-foo --phase install -n 50
+              hvctl logs -f                       # follow the running run until it ends
+              hvctl logs --all-runs --since -1h -g 'ERROR|WARN'
+              hvctl logs -o json --show-cursor     # then --after-cursor CURSOR next time
+              hvctl logs --run 3f9a0c1d2e --export artifacts/
+            """
+    )
+
+    @Argument(help: "A driver (docker, libvirt, fake): its daemon's logs instead of hooks.")
+    var driver: String?
+
+    @Option(help: "The run to show (as printed by hvctl hooks run).") var run: String?
+    @Flag(help: "Every run's hook output.") var allRuns = false
+    @Option(help: "Only this hook (20-foo.sh or 20-foo).") var hook: String?
+    @Option(help: "Only this phase (pre-install, install, post-config, extra, test-config, unstack, clean).") var phase: String?
+    @Option(help: "The lines of this unit instead.") var unit: String?
+    @Option(name: [.customShort("n"), .long], help: "Only the last N lines.") var lines: Int?
+    @Option(parsing: .unconditional, help: "Lines at or after this time.") var since: String?
+    @Option(parsing: .unconditional, help: "Lines at or before this time.") var until: String?
+    @Option(name: .shortAndLong, help: "This priority and more urgent: 0-7 or emerg, alert, crit, err, warning, notice, info, debug.") var priority: String?
+    @Option(name: [.customShort("g"), .long], help: "Lines whose message matches this regular expression.") var grep: String?
+    @Flag(name: .shortAndLong, help: "Keep showing new lines; for a run, until the run ends.") var follow = false
+    @Option(name: .shortAndLong, help: "short, short-precise, json or cat.") var output: String = "short"
+    @Flag(help: "Print the cursor of the last line shown, to resume after it.") var showCursor = false
+    @Option(help: "Start after the line with this cursor.") var afterCursor: String?
+    @Option(help: ArgumentHelp("Write the run's logs to this directory: a text file per hook unit and the raw entries in journal export format.", valueName: "dir"))
+    var export: String?
+
+    func validate() throws {
+        if run != nil && allRuns { throw ValidationError("--run and --all-runs exclude each other") }
+        if driver != nil && (run != nil || allRuns || hook != nil) {
+            throw ValidationError("a driver's logs take no --run, --all-runs or --hook")
+        }
+        if let lines, lines < 0 { throw ValidationError("-n takes a number of lines, 0 or more") }
+        if LogFormat(rawValue: output) == nil {
+            throw ValidationError("invalid output '\(output)': use short, short-precise, json or cat")
+        }
+    }
+
+    func run() async throws {
+        let query = try makeQuery()
+        let format = LogFormat(rawValue: output)!
+        try await cancellingOnInterrupt {
+            var reader = try await LogReader.open(query, allFields: format == .json)
+            if let export {
+                let lines = try await reader.readAll()
+                let summary = try LogExport.write(lines, raw: try await reader.rawEntries(), run: reader.run, to: export)
+                say("exported \(summary.entries) entries of \(reader.run.map { "run \($0)" } ?? "the selection") to \(export): \(summary.files.joined(separator: ", "))")
+                return
+            }
+            var formatter = LogFormatter(format: format)
+            var out = StandardOutput()
+            var lastCursor: String?
+            func emit(_ lines: [LogLine]) {
+                for line in lines {
+                    formatter.append(line, to: &out.buffer)
+                    out.flushIfFull()
+                }
+                if let last = lines.last?.entry.cursor, !last.isEmpty { lastCursor = last }
+            }
+            if query.lines != nil {
+                emit(try await reader.readAll())
+            } else {
+                while true {
+                    let batch = try await reader.read()
+                    if batch.isEmpty { break }
+                    emit(batch)
+                }
+            }
+            out.flush()
+            while follow && !(query.isRunScope && reader.runEnded) && !Task.isCancelled {
+                try await reader.waitForMore(.milliseconds(250))
+                while true {
+                    let batch = try await reader.read()
+                    if batch.isEmpty { break }
+                    emit(batch)
+                }
+                out.flush()
+            }
+            if showCursor, let lastCursor { say("-- cursor: \(lastCursor)") }
+        }
+    }
+
+    private func makeQuery() throws -> LogQuery {
+        var q = LogQuery()
+        if let driver {
+            guard Drivers.names.contains(driver) else {
+                throw ValidationError("unknown driver '\(driver)'; known drivers: \(Drivers.names.joined(separator: ", "))")
+            }
+            let units = ["docker": "docker.service", "libvirt": "libvirtd.service"]
+            q.scope = .driver(name: driver, unit: units[driver])
+        } else if let unit {
+            q.scope = .unit(unit)
+        } else if let run {
+            q.scope = .run(run)
+        } else if allRuns {
+            q.scope = .allRuns
+        }
+        q.hook = hook
+        q.phase = phase
+        q.lines = lines
+        q.since = try since.map { try LogTime.parse($0) }
+        q.until = try until.map { try LogTime.parse($0) }
+        q.pattern = grep
+        q.afterCursor = afterCursor
+        if let priority {
+            let names = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+            guard let level = Int(priority) ?? names.firstIndex(of: priority), (0...7).contains(level) else {
+                throw ValidationError("invalid priority '\(priority)': use 0-7 or \(names.joined(separator: ", "))")
+            }
+            q.maxPriority = level
+        }
+        return q
+    }
+}
+
+/// Buffered bytes to fd 1, written in large chunks.
+struct StandardOutput {
+    var buffer: [UInt8] = []
+
+    mutating func flushIfFull() {
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
