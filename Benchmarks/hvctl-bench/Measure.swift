@@ -4,17 +4,30 @@ func milliseconds(_ d: Duration) -> Double {
     Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
 }
 
-/// Runs a program to completion; a failure aborts the benchmark (its figures would lie).
+/// Runs a program to completion with stdout to /dev/null; a failure aborts the benchmark
+/// (its figures would lie). posix_spawn + waitpid, not Foundation's Process, whose
+/// waitUntilExit polls and rounds every figure up to its 50 ms tick.
 func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw BenchmarkError("\(path) \(arguments.joined(separator: " ")) exited \(p.terminationStatus)")
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup($0) } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    var pid = pid_t()
+    let r = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    guard r == 0 else { throw BenchmarkError("cannot run \(path): \(String(cString: strerror(r)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exited = status & 0x7f == 0
+    let code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+        throw BenchmarkError("\(path) \(arguments.prefix(4).joined(separator: " ")) failed (status \(status))")
     }
 }
 

@@ -5,13 +5,20 @@ import Systemd
 
 
 let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100
+let only = ProcessInfo.processInfo.environment["HVCTL_BENCH_ONLY"]  // e.g. "logs", to run one part
 do {
+    if only == "logs" {
+        try LogsBenchmark(lines: 1000 * count, hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     try await TransientUnitsBenchmark(count: count).run()
     out("")
     let hooks = HooksBenchmark(count: count)
     try hooks.run()
     out("")
     try DockerBenchmark(count: count, hvctl: hooks.hvctl).run()
+    out("")
+    try LogsBenchmark(lines: 1000 * count, hvctl: hooks.hvctl).run()
 } catch {
     FileHandle.standardError.write(Data("hvctl-bench: \(error)\n".utf8))
     exit(1)

@@ -25,20 +25,30 @@ public struct LogFormatter {
         case .cat:
             out += e.message.utf8
         case .json:
-            var object: [String: String] = e.fields
+            // Written by hand: JSONSerialization per line was 10x slower than journalctl.
+            var object = e.fields
             object["__REALTIME_TIMESTAMP"] = String(e.realtimeMicroseconds)
             if !e.cursor.isEmpty { object["__CURSOR"] = e.cursor }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                out += data
+            out.append(UInt8(ascii: "{"))
+            for (i, key) in object.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.jsonString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                Self.jsonString(object[key]!, into: &out)
             }
+            out.append(UInt8(ascii: "}"))
         case .short, .shortPrecise:
             stamp(e.realtimeMicroseconds, precise: format == .shortPrecise, into: &out)
             out.append(32)
             if let hook = line.hook {
                 out += hook.utf8
-                if let call = line.call {
+                if let mode = line.mode {
                     out.append(32)
-                    out += call.utf8
+                    out += mode.utf8
+                    if mode == "stack", let phase = line.phase {
+                        out.append(32)
+                        out += phase.utf8
+                    }
                 }
             } else {
                 out += (e["SYSLOG_IDENTIFIER"] ?? e["_SYSTEMD_UNIT"] ?? "unknown").utf8
@@ -48,6 +58,24 @@ public struct LogFormatter {
             out += e.message.utf8
         }
         out.append(10)
+    }
+
+    static func jsonString(_ s: String, into out: inout [UInt8]) {
+        out.append(34)
+        for byte in s.utf8 {
+            switch byte {
+            case 34: out += [92, 34]
+            case 92: out += [92, 92]
+            case 10: out += [92, 110]
+            case 13: out += [92, 114]
+            case 9: out += [92, 116]
+            case 0..<32:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(34)
     }
 
     /// "Nov 24 22:57:29" (local time), plus ".123456" when precise.

@@ -50,8 +50,16 @@ public struct LogLine: Sendable {
     public var entry: JournalEntry
     /// "20-foo.sh", for hook output.
     public var hook: String?
+    /// "stack", "unstack" or "clean", for hook output.
+    public var mode: String?
+    /// "install", … (for unstack and clean, the mode again).
+    public var phase: String?
+
     /// "stack install", "unstack", …
-    public var call: String?
+    public var call: String? {
+        guard let mode else { return nil }
+        return mode == "stack" ? "stack \(phase ?? "")" : mode
+    }
 }
 
 public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -19,17 +19,28 @@ public struct LogReader {
     var pending: LogLine?
     /// Set when the run's end marker went by.
     public private(set) var runEnded = false
+    /// The cursor of the last entry read, for --show-cursor.
+    public private(set) var lastCursor: String?
     /// Whether reading began at the journal's head (else -n stepped back from the tail).
     var startedFromHead = true
     static let lookback = 64
 
     static let shortFields = [
-        "MESSAGE", "_SYSTEMD_UNIT", "_PID", "SYSLOG_IDENTIFIER", "PRIORITY",
-        RunMarker.runField, RunMarker.hookField, RunMarker.phaseField, RunMarker.modeField, RunMarker.eventField,
+        "MESSAGE", "_SYSTEMD_UNIT", "_PID", "SYSLOG_IDENTIFIER", RunMarker.hookField, RunMarker.phaseField, RunMarker.modeField,
     ]
 
-    /// `allFields`: every field of every entry (for JSON), else the few the text formats use.
-    public static func open(_ query: LogQuery, allFields: Bool = false) async throws -> LogReader {
+    /// The fields each format needs; fewer fields, fewer strings made per line.
+    static func fields(for format: LogFormat, _ query: LogQuery) -> [String]? {
+        let always = [RunMarker.eventField, RunMarker.runField] + (query.maxPriority != nil ? ["PRIORITY"] : [])
+        switch format {
+        case .json: return nil
+        case .cat: return ["MESSAGE"] + always
+        case .short, .shortPrecise: return shortFields + always
+        }
+    }
+
+    public static func open(_ query: LogQuery, format: LogFormat = .short) async throws -> LogReader {
+        let allFields = format == .json
         let journal = try await JournalReader.open()
         var regex: Regex<AnyRegexOutput>? = nil
         if let p = query.pattern {
@@ -38,7 +49,7 @@ public struct LogReader {
         let run = try await resolveRun(query, journal)
         try await addMatches(query, run: run, journal)
         var reader = LogReader(
-            query: query, run: run, journal: journal, regex: regex, fields: allFields ? nil : shortFields + ["__CURSOR"])
+            query: query, run: run, journal: journal, regex: regex, fields: allFields ? nil : Self.fields(for: format, query))
         try await reader.position()
         return reader
     }
@@ -154,6 +165,7 @@ public struct LogReader {
         if let p = pending, keep(p) { out.append(p) }
         pending = nil
         let batch = try await journal.nextBatch(limit: limit, fields: fields)
+        if !batch.isEmpty { lastCursor = try await journal.cursor() }
         for entry in batch {
             if let until = query.until, entry.realtimeMicroseconds > until { break }
             if entry[RunMarker.eventField] == RunMarker.end, entry[RunMarker.runField] == run { runEnded = true }
@@ -218,14 +230,11 @@ public struct LogReader {
 
     private func line(_ e: JournalEntry) -> LogLine {
         if let hook = e[RunMarker.hookField] {
-            let mode = e[RunMarker.modeField]
-            let phase = e[RunMarker.phaseField]
-            return LogLine(entry: e, hook: hook, call: mode == "stack" ? "stack \(phase ?? "")" : mode)
+            return LogLine(entry: e, hook: hook, mode: e[RunMarker.modeField], phase: e[RunMarker.phaseField])
         }
         if let unit = e["_SYSTEMD_UNIT"], let p = RunMarker.parse(unit: unit) {
-            let call = ["unstack", "clean"].contains(p.phase) ? p.phase : "stack \(p.phase)"
-            return LogLine(entry: e, hook: p.hook, call: call)
+            return LogLine(entry: e, hook: p.hook, mode: ["unstack", "clean"].contains(p.phase) ? p.phase : "stack", phase: p.phase)
         }
-        return LogLine(entry: e, hook: nil, call: nil)
+        return LogLine(entry: e, hook: nil, mode: nil, phase: nil)
     }
 }

@@ -214,24 +214,35 @@ public actor JournalReader {
 
     // MARK: reading
 
+    /// One pass over the entry's fields (as journalctl does), making Strings only of the
+    /// wanted ones: sd_journal_get_data per field would walk the entry once per name.
     private func currentEntry(only names: [String]) throws -> JournalEntry {
+        let wanted = names.filter { $0 != "__CURSOR" }.map { Array($0.utf8) + [UInt8(ascii: "=")] }
         var fields: [String: String] = [:]
+        fields.reserveCapacity(wanted.count)
+        sd_journal_restart_data(journal)
         var data: UnsafeRawPointer? = nil
         var length = 0
-        for name in names where sd_journal_get_data(journal, name, &data, &length) >= 0 {
+        while sd_journal_enumerate_data(journal, &data, &length) > 0 {
             guard let data else { continue }
-            let prefix = name.utf8.count + 1
-            guard length >= prefix else { continue }
-            fields[name] = String(decoding: UnsafeRawBufferPointer(start: data + prefix, count: length - prefix), as: UTF8.self)
+            let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            for name in wanted where length >= name.count && bytes.starts(with: name) {
+                fields[String(decoding: name.dropLast(), as: UTF8.self)] = String(decoding: bytes[name.count...], as: UTF8.self)
+                break
+            }
         }
         var usec: UInt64 = 0
         try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
-        // Formatting a cursor costs about as much as reading a field: only when asked for.
-        guard names.contains("__CURSOR") else { return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: "") }
+        // Formatting a cursor costs about as much as reading the entry: only when asked for.
+        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: names.contains("__CURSOR") ? try cursor() : "")
+    }
+
+    /// The cursor of the entry the reader stands on.
+    public func cursor() throws -> String {
         var cursor: UnsafeMutablePointer<CChar>? = nil
         try check(sd_journal_get_cursor(journal, &cursor), "cursor")
         defer { free(cursor) }
-        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: cursor.map { String(cString: $0) } ?? "")
+        return cursor.map { String(cString: $0) } ?? ""
     }
 
     private func currentEntry() throws -> JournalEntry {

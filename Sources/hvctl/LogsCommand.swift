@@ -42,7 +42,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: [.customShort("g"), .long], help: "Lines whose message matches this regular expression.") var grep: String?
     @Flag(name: .shortAndLong, help: "Keep showing new lines; for a run, until the run ends.") var follow = false
     @Option(name: .shortAndLong, help: "short, short-precise, json or cat.") var output: String = "short"
-    @Flag(help: "Print the cursor of the last line shown, to resume after it.") var showCursor = false
+    @Flag(help: "Print a cursor to resume after with --after-cursor: nothing shown is repeated, nothing new is missed.") var showCursor = false
     @Option(help: "Start after the line with this cursor.") var afterCursor: String?
     @Option(help: ArgumentHelp("Write the run's logs to this directory: a text file per hook unit and the raw entries in journal export format.", valueName: "dir"))
     var export: String?
@@ -62,7 +62,7 @@ struct LogsCommand: AsyncParsableCommand {
         let query = try makeQuery()
         let format = LogFormat(rawValue: output)!
         try await cancellingOnInterrupt {
-            var reader = try await LogReader.open(query, allFields: format == .json)
+            var reader = try await LogReader.open(query, format: export != nil ? .shortPrecise : format)
             if let export {
                 let lines = try await reader.readAll()
                 let summary = try LogExport.write(lines, raw: try await reader.rawEntries(), run: reader.run, to: export)
@@ -71,13 +71,11 @@ struct LogsCommand: AsyncParsableCommand {
             }
             var formatter = LogFormatter(format: format)
             var out = StandardOutput()
-            var lastCursor: String?
             func emit(_ lines: [LogLine]) {
                 for line in lines {
                     formatter.append(line, to: &out.buffer)
                     out.flushIfFull()
                 }
-                if let last = lines.last?.entry.cursor, !last.isEmpty { lastCursor = last }
             }
             if query.lines != nil {
                 emit(try await reader.readAll())
@@ -98,7 +96,7 @@ struct LogsCommand: AsyncParsableCommand {
                 }
                 out.flush()
             }
-            if showCursor, let lastCursor { say("-- cursor: \(lastCursor)") }
+            if showCursor, let cursor = reader.lastCursor { say("-- cursor: \(cursor)") }
         }
     }
 

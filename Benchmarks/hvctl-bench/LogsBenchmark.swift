@@ -1,0 +1,44 @@
+import Foundation
+
+/// `hvctl logs` of a run with N lines beside `journalctl` with the equivalent match, both
+/// to /dev/null.
+struct LogsBenchmark {
+    var lines: Int
+    var hvctl: String
+
+    func run() throws {
+        let top = "/tmp/hvctl-bench-logs-\(getpid())"
+        let extras = top + "/extras.d"
+        try FileManager.default.createDirectory(atPath: extras, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: top) }
+        chmod(top, 0o755)
+        chmod(extras, 0o755)
+        try #"[[ "$1" == source ]] || seq 1 \#(lines)"#.write(toFile: extras + "/20-lines.sh", atomically: false, encoding: .utf8)
+        chmod(extras + "/20-lines.sh", 0o644)
+        let report = try capture(hvctl, ["hooks", "run", "stack", "install", "--extras-dir", extras, "-o", "json"])
+        guard let object = try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any],
+            let run = object["run"] as? String, let unit = (object["hooks"] as? [[String: Any]])?.first?["unit"] as? String
+        else { throw BenchmarkError("no run id from hvctl hooks run") }
+        // Let journald write the last lines before measuring.
+        Thread.sleep(forTimeInterval: 1)
+
+        func best(_ body: () throws -> Void) throws -> Double {
+            var times: [Double] = []
+            for _ in 0..<3 { times.append(milliseconds(try ContinuousClock().measure(body))) }
+            return times.min()!
+        }
+        var rows: [String] = []
+        var ratios: [String] = []
+        for format in ["short", "cat", "json"] {
+            let h = try best { try runProgram(hvctl, ["logs", "--run", run, "-o", format]) }
+            let j = try best {
+                try runProgram("/usr/bin/journalctl", ["--no-pager", "-o", format, "_SYSTEMD_UNIT=\(unit)", "+", "HVCTL_RUN=\(run)"])
+            }
+            rows.append(String(format: "  -o %-6@ hvctl logs %6.0f ms   journalctl %6.0f ms   ratio %.2f", format as NSString, h, j, h / j))
+            ratios.append(String(format: "%.2f", h / j))
+        }
+        out("logs of a run with \(lines) lines, to /dev/null (best of 3):")
+        rows.forEach(out)
+        out("  target: ratio <= 1.0")
+    }
+}
