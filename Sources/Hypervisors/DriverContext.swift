@@ -29,6 +29,7 @@ public struct DriverSettings: Sendable {
     /// The consumer's INI file that gets `[DEFAULT] compute_driver` (a real nova.conf, or this).
     public var computeConfig = "/etc/hvctl/compute.conf"
     public var dockerSocket = EngineClient.defaultSocket
+    public var libvirtURI = "qemu:///system"
     /// The image instances run from; nil: hvctl's own busybox image.
     public var baseImage: String?
     /// A rootfs tarball to import as the base image instead of busybox.

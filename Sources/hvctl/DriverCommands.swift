@@ -11,10 +11,14 @@ struct DriverOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The Docker Engine socket.", valueName: "path"))
     var dockerSocket: String = EngineClient.defaultSocket
 
+    @Option(help: ArgumentHelp("The libvirt URI.", valueName: "uri"))
+    var libvirtURI: String = "qemu:///system"
+
     var settings: DriverSettings {
         var s = DriverSettings()
         if let computeConfig { s.computeConfig = computeConfig }
         s.dockerSocket = dockerSocket
+        s.libvirtURI = libvirtURI
         return s
     }
 }
@@ -39,6 +43,7 @@ struct StartCommand: AsyncParsableCommand {
 
             Examples:
               hvctl start docker
+              hvctl start libvirt
               hvctl start fake
             """
     )
@@ -90,8 +95,17 @@ struct StopCommand: AsyncParsableCommand {
     @Flag(help: "Stop the daemon even if hvctl did not start it.")
     var force = false
 
+    @Option(help: ArgumentHelp("Seconds instances get to shut down before they are killed (default 10).", valueName: "seconds"))
+    var grace: Int?
+
+    func validate() throws {
+        if let grace, grace < 0 { throw ValidationError("--grace takes a number of seconds, 0 or more") }
+    }
+
     func run() async throws {
-        let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
+        var settings = options.settings
+        if let grace { settings.stopGrace = .seconds(grace) }
+        let session = try await DriverSession.open(driverName: driver, settings: settings, progress: note)
         let result = try await session.driver.stop(session.context, force: force)
         session.log("stop: \(result.stoppedInstances) instances stopped, daemon \(result.stoppedDaemon ? "stopped" : "left running")")
         var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"

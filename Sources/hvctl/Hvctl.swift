@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct Hvctl: AsyncParsableCommand {
@@ -20,4 +21,21 @@ struct Hvctl: AsyncParsableCommand {
             DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self,
         ]
     )
+
+    /// SIGPIPE is ignored: libvirt's client writes to its socket when a daemon goes away
+    /// (stopping libvirtd with a connection open would otherwise kill hvctl), and a closed
+    /// stdout is handled where output is written.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -146,7 +146,12 @@ struct StandardOutput {
         buffer.withUnsafeBytes { raw in
             while offset < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    // The reader went away (`hvctl logs | head`): stop as quietly as SIGPIPE would.
+                    if errno == EPIPE { exit(0) }
+                    return
+                }
                 offset += n
             }
         }

@@ -81,3 +81,9 @@ public func ensureDockerRunning() {
         usleep(100_000)
     }
 }
+
+/// Starts libvirtd's sockets and service, as a test found them.
+public func ensureLibvirtRunning() {
+    _ = try? Witness.run(["systemctl", "reset-failed", "libvirtd.service"])
+    _ = try? Witness.run(["systemctl", "start", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket", "libvirtd.service"])
+}

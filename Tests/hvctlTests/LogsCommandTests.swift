@@ -160,6 +160,18 @@ struct LogsCommandTests {
         #expect(docker.stdout.contains("dockerd["), "\(docker.stdout.suffix(300))")
     }
 
+    @Test("a reader that goes away (hvctl logs | head -1) ends hvctl quietly")
+    func closedPipe() throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-many.sh", #"[[ "$1" == source ]] || seq 1 50000"#)
+        _ = try runHooks(f, ["stack", "install"])
+        let out = try Witness.run(["bash", "-c", "set -o pipefail; \"$0\" logs -o cat | head -1", hvctl])
+        #expect(out.stdout == "1\n")
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.isEmpty)
+    }
+
     @Test("bad input is one line and a non-zero exit", arguments: [
         (["--run", "nosuchrun"], "holds nothing of run 'nosuchrun'"),
         (["--since", "yesterdayish"], "invalid time 'yesterdayish'"),

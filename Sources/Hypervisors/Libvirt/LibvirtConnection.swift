@@ -9,6 +9,9 @@ import PinnedThread
 /// thread-local storage, so the call and the read of its error must happen on the same thread
 /// with nothing in between — which a default actor, free to hop threads, could not promise.
 /// Domains leave the actor only as `Domain` values; `virDomainPtr`s never escape a method.
+///
+/// As libvirt requires of its clients, the process must ignore SIGPIPE (hvctl's main does):
+/// a daemon that goes away leaves libvirt writing to a closed socket.
 public actor LibvirtConnection {
     private let executor: PinnedExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -130,6 +133,26 @@ public actor LibvirtConnection {
             }
             guard virDomainUndefine(d) == 0 else { throw failure("undefine \(name)") }
         }
+    }
+
+    /// The element of `namespace` in the domain's `<metadata>`, or nil when it has none
+    /// (hvctl's mark, for example). Reads the live definition when running.
+    public func metadata(of name: String, namespace: String) throws -> String? {
+        try withDomain(name) { d in
+            guard let xml = virDomainGetMetadata(d, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), namespace, 0) else {
+                let e = failure("read metadata of \(name)")
+                if e.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
+                throw e
+            }
+            defer { free(xml) }
+            return String(cString: xml)
+        }
+    }
+
+    /// Whether the connection still answers (after a daemon restart it does not).
+    public func isAlive() -> Bool {
+        guard let connection else { return false }
+        return virConnectIsAlive(connection) == 1
     }
 
     // MARK: plumbing

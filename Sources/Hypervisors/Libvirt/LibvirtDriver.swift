@@ -1,36 +1,271 @@
+import Foundation
+import Glibc
 import Systemd
 
-/// The libvirt driver. This issue brings only its status; the verbs arrive with the libvirt
-/// driver issue and say so instead of doing half a job.
+/// The libvirt driver: libvirtd through systemd (its units) and libvirt's C API (everything
+/// else). Never virsh.
+///
+/// libvirtd is socket-activated (libvirtd.socket, -ro, -admin): a connection to a system URI
+/// starts it. So a daemon that may be stopped is looked at through its units first.
 public struct LibvirtDriver: Hypervisor {
     public let name = "libvirt"
     public let computeDriver = "libvirt.LibvirtDriver"
-    public var uri = "qemu:///system"
+    static let service = "libvirtd.service"
+    static let sockets = ["libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"]
+    static let qemu = "/usr/bin/qemu-system-x86_64"
 
     public init() {}
 
-    public func install(_ context: DriverContext) async throws { throw HypervisorError.notImplemented(driver: name, verb: "install") }
-    public func configure(_ context: DriverContext) async throws { throw HypervisorError.notImplemented(driver: name, verb: "configure") }
-    public func start(_ context: DriverContext) async throws -> StartResult { throw HypervisorError.notImplemented(driver: name, verb: "start") }
-    public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult { throw HypervisorError.notImplemented(driver: name, verb: "stop") }
-    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport { throw HypervisorError.notImplemented(driver: name, verb: "clean up") }
-    public func launch(_ n: String, image: String?, _ context: DriverContext) async throws -> Instance { throw HypervisorError.notImplemented(driver: name, verb: "launch instances") }
-    public func instances(_ context: DriverContext) async throws -> [Instance] { throw HypervisorError.notImplemented(driver: name, verb: "list instances") }
-    public func delete(_ n: String, _ context: DriverContext) async throws { throw HypervisorError.notImplemented(driver: name, verb: "delete instances") }
+    /// A system URI is served by libvirtd on this host; test:///, session and remote ones are not.
+    static func usesLocalDaemon(_ uri: String) -> Bool {
+        uri.hasSuffix(":///system") && !uri.contains("+")
+    }
+
+    // MARK: the five verbs
+
+    public func install(_ context: DriverContext) async throws {
+        let known = try await context.systemd.unit(Self.service).isKnown
+        if known && FileManager.default.isExecutableFile(atPath: Self.qemu) { return }
+        guard context.settings.installPackages else {
+            throw HypervisorError.notInstalled(driver: name, install: "apt-get install libvirt-daemon-system qemu-system-x86")
+        }
+        context.progress("installing libvirt-daemon-system and qemu-system-x86 with apt (a transient unit; output in its journal)")
+        try await PackageInstaller.install(["libvirt-daemon-system", "qemu-system-x86"], context)
+    }
+
+    /// Picks the domain type as DevStack did: kvm when /dev/kvm is usable, else qemu.
+    public func configure(_ context: DriverContext) async throws {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        let type: String
+        if fd >= 0 {
+            close(fd)
+            type = "kvm"
+        } else {
+            type = "qemu"
+            context.progress("WARNING: Switching to QEMU: /dev/kvm is not usable (\(String(cString: strerror(errno)))); domains will be emulated, slowly")
+        }
+        var ini = try IniFile.load(context.settings.computeConfig)
+        ini.set("DEFAULT", "compute_driver", computeDriver)
+        ini.set("libvirt", "virt_type", type)
+        try ini.write(to: context.settings.computeConfig)
+        try context.state.update {
+            $0[driver: name].domainType = type
+            $0[driver: name].configured = true
+        }
+    }
+
+    public func start(_ context: DriverContext) async throws -> StartResult {
+        let uri = context.settings.libvirtURI
+        guard Self.usesLocalDaemon(uri) else {
+            _ = try await connect(context)  // nothing to start; the URI must answer
+            return .alreadyRunning
+        }
+        let before = try await context.systemd.unit(Self.service)
+        guard before.isKnown else {
+            throw HypervisorError.notInstalled(driver: name, install: "apt-get install libvirt-daemon-system qemu-system-x86")
+        }
+        if before.isActive, (try? await connect(context)) != nil { return .alreadyRunning }
+        let clock = ContinuousClock()
+        let began = clock.now
+        context.progress("starting libvirtd.service")
+        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
+        guard job.succeeded else {
+            throw HypervisorError.failed("starting libvirtd.service ended '\(job.result)'; see `journalctl -u libvirtd.service`")
+        }
+        if !before.isActive {
+            try context.state.update {
+                $0[driver: name].startedByHvctl = true
+                $0[driver: name].lastStart = Date()
+            }
+        }
+        let deadline = began.advanced(by: context.settings.startTimeout)
+        while true {
+            if (try? await connect(context)) != nil { break }
+            if clock.now >= deadline {
+                throw HypervisorError.timedOut("libvirtd.service started but \(uri) did not connect", after: context.settings.startTimeout)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return .started(seconds: (clock.now - began).inSeconds)
+    }
+
+    public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
+        let uri = context.settings.libvirtURI
+        let local = Self.usesLocalDaemon(uri)
+        let startedByHvctl = try context.state.load()[driver: name].startedByHvctl
+        if local, try await !context.systemd.unit(Self.service).isActive {
+            if startedByHvctl || force { try await stopUnits(context) }
+            try context.state.update { $0[driver: name].startedByHvctl = false }
+            return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "libvirtd.service was not running")
+        }
+        let connection = try await connect(context)
+        let running = try await marked(connection).filter { $0.domain.state == .running || $0.domain.state == .paused }
+        // ACPI first; what is still running after the grace period is destroyed.
+        for d in running { try? await connection.shutdown(d.domain.name) }
+        let deadline = ContinuousClock.now.advanced(by: context.settings.stopGrace)
+        var remaining = running.map(\.domain.name)
+        while !remaining.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            var still: [String] = []
+            for n in remaining where (try? await connection.domain(named: n).state) == .running { still.append(n) }
+            remaining = still
+        }
+        for n in remaining {
+            context.progress("\(n) did not shut down within \(context.settings.stopGrace.formattedSeconds); destroying it")
+            try? await connection.destroy(n)
+        }
+        guard local, startedByHvctl || force else {
+            return StopResult(
+                stoppedInstances: running.count, stoppedDaemon: false,
+                note: local ? "libvirtd.service was running before hvctl started it, so it was left running (--force stops it)" : nil)
+        }
+        try await stopUnits(context)
+        try context.state.update { $0[driver: name].startedByHvctl = false }
+        return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
+    }
+
+    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
+        var report = CleanupReport(dryRun: dryRun)
+        if Self.usesLocalDaemon(context.settings.libvirtURI), try await !context.systemd.unit(Self.service).isActive {
+            report.skipped = "libvirtd.service is not running and hvctl does not start it just to clean up (start it with `hvctl start libvirt`, then clean up)"
+            return report
+        }
+        let connection = try await connect(context)
+        let targets = try await marked(connection).map(\.domain)
+        if !targets.isEmpty { report.removed["domain"] = targets.map(\.name) }
+        if dryRun { return report }
+        let clock = ContinuousClock()
+        // One connection serves one call at a time (its actor's thread), so fan out over a
+        // few connections: destroying a QEMU domain waits for the process to die.
+        let width = min(16, targets.count)
+        var pool: [LibvirtConnection] = [connection]
+        for _ in 1..<max(1, width) { pool.append(try await LibvirtConnection.open(context.settings.libvirtURI)) }
+        let pooled = pool
+        let killStart = clock.now
+        try await parallel(Array(targets.filter { $0.state != .shutOff }.enumerated()), width: width) { item in
+            do {
+                try await pooled[item.offset % pooled.count].destroy(item.element.name)
+            } catch LibvirtError.noSuchDomain {
+            }
+        }
+        report.killSeconds = (clock.now - killStart).inSeconds
+        let removeStart = clock.now
+        try await parallel(Array(targets.enumerated()), width: width) { item in
+            do {
+                try await pooled[item.offset % pooled.count].undefine(item.element.name)
+            } catch LibvirtError.noSuchDomain {
+            }
+        }
+        report.removeSeconds = (clock.now - removeStart).inSeconds
+        return report
+    }
 
     public func status(_ context: DriverContext) async throws -> DriverStatus {
-        let service = try await context.systemd.unit("libvirtd.service")
-        let configured = try context.state.load()[driver: name].configured
-        guard service.isKnown else {
-            return DriverStatus(driver: name, installed: false, configured: configured, running: false, detail: "libvirtd.service is not installed")
+        let state = try context.state.load()[driver: name]
+        let uri = context.settings.libvirtURI
+        if Self.usesLocalDaemon(uri) {
+            let service = try await context.systemd.unit(Self.service)
+            guard service.isKnown else {
+                return DriverStatus(driver: name, installed: false, configured: state.configured, running: false, detail: "libvirtd.service is not installed")
+            }
+            guard service.isActive else {
+                let socket = try await context.systemd.unit(Self.sockets[0])
+                return DriverStatus(
+                    driver: name, installed: true, configured: state.configured, running: false,
+                    detail: "libvirtd.service is \(service.activeState); libvirtd.socket is \(socket.activeState)")
+            }
         }
-        guard service.isActive else {
-            return DriverStatus(driver: name, installed: true, configured: configured, running: false, detail: "libvirtd.service is \(service.activeState)")
-        }
-        let connection = try await LibvirtConnection.open(uri, readOnly: true)
+        let connection = try await connect(context)
         let hv = try await connection.hypervisor()
+        let count = try await marked(connection).count
         return DriverStatus(
-            driver: name, installed: true, configured: configured, running: true,
-            version: "\(hv.type) \(hv.version)", instances: nil, detail: "libvirtd.service is active; \(uri)")
+            driver: name, installed: true, configured: state.configured, running: true,
+            version: "\(hv.type) \(hv.version)", instances: count,
+            detail: "\(uri); domain type \(state.domainType ?? "not configured")")
+    }
+
+    // MARK: instances
+
+    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
+        try InstanceName.validate(instance)
+        if image != nil { throw HypervisorError.failed("libvirt instances take no --image: they are diskless domains") }
+        let connection = try await runningConnection(context)
+        if (try? await connection.domain(named: instance)) != nil {
+            throw try await connection.metadata(of: instance, namespace: DomainMark.namespace) != nil
+                ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
+        }
+        let type = try context.state.load()[driver: name].domainType ?? Self.detectType()
+        let xml = DomainMark.domainXML(name: instance, type: type, run: context.run.value)
+        let domain = try await connection.define(xml: xml)
+        do {
+            try await connection.start(instance)
+        } catch {
+            try? await connection.undefine(instance)
+            throw error
+        }
+        return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: "\(type) domain", run: context.run.value)
+    }
+
+    public func instances(_ context: DriverContext) async throws -> [Instance] {
+        let connection = try await runningConnection(context)
+        return try await marked(connection).map {
+            Instance(name: $0.domain.name, driver: name, id: $0.domain.uuid, state: $0.domain.state.rawValue, image: nil, run: $0.run)
+        }
+    }
+
+    public func delete(_ instance: String, _ context: DriverContext) async throws {
+        let connection = try await runningConnection(context)
+        let domain: Domain
+        do {
+            domain = try await connection.domain(named: instance)
+        } catch LibvirtError.noSuchDomain {
+            throw HypervisorError.noSuchInstance(instance, driver: name)
+        }
+        guard try await connection.metadata(of: instance, namespace: DomainMark.namespace) != nil else {
+            throw HypervisorError.notManaged(instance, driver: name)
+        }
+        if domain.state != .shutOff { try await connection.destroy(instance) }
+        try await connection.undefine(instance)
+    }
+
+    // MARK: plumbing
+
+    static func detectType() -> String {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        if fd >= 0 { close(fd); return "kvm" }
+        return "qemu"
+    }
+
+    private func connect(_ context: DriverContext) async throws -> LibvirtConnection {
+        try await LibvirtConnection.open(context.settings.libvirtURI)
+    }
+
+    /// A connection, but only if libvirtd already runs: never wake it through its socket.
+    private func runningConnection(_ context: DriverContext) async throws -> LibvirtConnection {
+        if Self.usesLocalDaemon(context.settings.libvirtURI) {
+            let service = try await context.systemd.unit(Self.service)
+            guard service.isActive else {
+                throw HypervisorError.daemonStopped(driver: name, detail: "libvirtd.service is \(service.activeState)", start: "hvctl start libvirt")
+            }
+        }
+        return try await connect(context)
+    }
+
+    /// Domains carrying hvctl's mark, with the run that made each.
+    private func marked(_ connection: LibvirtConnection) async throws -> [(domain: Domain, run: String?)] {
+        var out: [(Domain, String?)] = []
+        for d in try await connection.domains() {
+            guard let mark = try? await connection.metadata(of: d.name, namespace: DomainMark.namespace) else { continue }
+            out.append((d, DomainMark.run(in: mark)))
+        }
+        return out
+    }
+
+    private func stopUnits(_ context: DriverContext) async throws {
+        // Sockets first: while one listens, any connection would start the daemon again.
+        for unit in Self.sockets + [Self.service] {
+            let job = try await context.systemd.stop(unit, timeout: .seconds(120))
+            guard job.succeeded else { throw HypervisorError.failed("stopping \(unit) ended '\(job.result)'") }
+        }
     }
 }

@@ -10,8 +10,10 @@ public struct HostState: Sendable, Equatable, Codable {
         /// hvctl started the daemon (it was not running before), so hvctl may stop it.
         public var startedByHvctl = false
         public var configured = false
-        /// The base image (Docker) or domain type (libvirt) configure settled on.
+        /// The base image configure settled on (Docker).
         public var baseImage: String?
+        /// "kvm" or "qemu", as configure found the host (libvirt).
+        public var domainType: String?
         public var lastStart: Date?
 
         public init() {}
