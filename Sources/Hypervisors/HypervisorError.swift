@@ -8,7 +8,6 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
     case instanceExists(String, driver: String)
     case notManaged(String, driver: String)
     case invalidName(String, reason: String)
-    case notImplemented(driver: String, verb: String)
     case failed(String)
 
     public var description: String {
@@ -29,8 +28,6 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
             return "'\(name)' exists in \(driver) but was not created by hvctl; hvctl leaves it alone"
         case .invalidName(let name, let reason):
             return "invalid instance name '\(name)': \(reason)"
-        case .notImplemented(let driver, let verb):
-            return "the \(driver) driver cannot \(verb) yet (it arrives with the libvirt driver issue)"
         case .failed(let message):
             return message
         }
