@@ -27,4 +27,13 @@ public struct HookRunReport: Sendable, Equatable, Codable {
     public var interrupted: Bool
 
     public var succeeded: Bool { !interrupted && hooks.allSatisfy(\.succeeded) }
+
+    public init(run: String, mode: String, phase: String, driver: String, hooks: [HookOutcome], interrupted: Bool) {
+        self.run = run
+        self.mode = mode
+        self.phase = phase
+        self.driver = driver
+        self.hooks = hooks
+        self.interrupted = interrupted
+    }
 }

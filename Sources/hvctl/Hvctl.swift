@@ -18,6 +18,7 @@ struct Hvctl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self,
+            StackCommand.self, UnstackCommand.self, CleanCommand.self, SwitchCommand.self,
             DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self,
         ]
     )

@@ -19,9 +19,48 @@ public struct HostState: Sendable, Equatable, Codable {
         public init() {}
     }
 
+    /// One command's flow (stack, unstack, clean, switch) and what happened in it.
+    public struct Run: Sendable, Equatable, Codable {
+        public struct Step: Sendable, Equatable, Codable {
+            public var name: String
+            public var ok: Bool
+            public var seconds: Double
+            public var detail: String?
+            public init(name: String, ok: Bool, seconds: Double, detail: String? = nil) {
+                self.name = name
+                self.ok = ok
+                self.seconds = seconds
+                self.detail = detail
+            }
+        }
+        public var id: String
+        public var flow: String
+        public var driver: String
+        public var started: Date
+        public var ended: Date?
+        public var succeeded: Bool?
+        public var steps: [Step] = []
+        public init(id: String, flow: String, driver: String, started: Date) {
+            self.id = id
+            self.flow = flow
+            self.driver = driver
+            self.started = started
+        }
+    }
+
     public var version = 1
     public var activeDriver: String?
     public var drivers: [String: Driver] = [:]
+    /// The latest runs, newest last (at most `maxRuns`).
+    public var runs: [Run]? = nil
+    public static let maxRuns = 50
+
+    public mutating func record(_ run: Run) {
+        var list = runs ?? []
+        if let i = list.firstIndex(where: { $0.id == run.id }) { list[i] = run } else { list.append(run) }
+        if list.count > Self.maxRuns { list.removeFirst(list.count - Self.maxRuns) }
+        runs = list
+    }
 
     public init() {}
 

@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+
+/// hvctl's host-wide lock (/run/hvctl/lock, or $HVCTL_RUNTIME_DIR/lock), so two commands that
+/// change the host never interleave. flock(2): the kernel drops it when the holder dies, so
+/// a killed hvctl never leaves the host locked.
+public final class HostLock {
+    public let path: String
+    private var fd: Int32 = -1
+
+    public static func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        (environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/hvctl") + "/lock"
+    }
+
+    public init(path: String = HostLock.path()) {
+        self.path = path
+    }
+
+    deinit { release() }
+
+    /// Takes the lock. When another command holds it: with `wait`, says so once through
+    /// `waiting` and polls until it is free (cancellable); without, fails at once.
+    public func acquire(wait: Bool, waiting: (String) -> Void = { _ in }) async throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
+        var told = false
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard wait else { throw LockError.busy(holder: holder) }
+            if !told {
+                waiting("waiting for another hvctl command\(holder.map { " (\($0))" } ?? "") to finish")
+                told = true
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        ftruncate(fd, 0)
+        let me = "pid \(getpid())\n"
+        _ = me.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    public func release() {
+        if fd >= 0 {
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
+    }
+}
+
+public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
+    case busy(holder: String?)
+    case cannotOpen(String, String)
+
+    public var description: String {
+        switch self {
+        case .busy(let holder):
+            return "another hvctl command\(holder.map { " (\($0))" } ?? "") is changing this host; try again when it is done, or drop --no-wait to wait for it"
+        case .cannotOpen(let path, let reason):
+            return "cannot open hvctl's lock \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Hooks
+import Hypervisors
+import Stack
+
+/// What every flow command (stack, unstack, clean, switch) takes.
+struct FlowOptions: ParsableArguments {
+    @OptionGroup var extras: ExtrasOptions
+    @OptionGroup var driverOptions: DriverOptions
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
+    var env: [String] = []
+
+    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
+    var hookTimeout: Int?
+
+    @Option(help: "Run hooks as this user instead of root.")
+    var user: String?
+
+    @Flag(help: "Print the plan (each step and each hook unit, in order) and change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Fail at once if another hvctl command is changing this host, instead of waiting.")
+    var noWait = false
+
+    /// The session for `driver` and the hooks, with hook lines and steps printed as they go.
+    func flow(driver: String?) async throws -> StackFlow {
+        let environment = ProcessInfo.processInfo.environment
+        let session = try await DriverSession.open(driverName: driver, settings: driverOptions.settings, progress: note)
+        let hooks = try HookPhase(
+            extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack, driver: session.selection, env: env,
+            timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
+            processEnvironment: environment)
+        let explicit = extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
+        return StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
+            switch event {
+            case .step(let name): say("-> \(name)")
+            case .stepDone(let name, let ok, let seconds, let detail):
+                if !ok { say(String(format: "FAIL  %@  %.2f s: %@", name, seconds, detail ?? "")) }
+            case .hook(let outcome): say("   " + HookLines.render(outcome).replacingOccurrences(of: "\n", with: "\n   "))
+            }
+        }
+    }
+
+    /// Runs `body` holding the host lock, stopping cleanly on SIGINT/SIGTERM.
+    func locked(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let lock = HostLock()
+        try await lock.acquire(wait: !noWait) { note($0) }
+        defer { lock.release() }
+        try await cancellingOnInterrupt(body)
+    }
+}
+
+struct StackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stack",
+        abstract: "Bring the driver up with its hooks: DevStack's stack.sh.",
+        discussion: """
+            hooks stack pre-install -> install -> hooks stack install -> configure -> hooks stack \
+            post-config -> start -> hooks stack extra -> hooks stack test-config. The first \
+            failure stops the run. On success the driver is the active one.
+            """)
+    @Argument(help: "The driver (default: $VIRT_DRIVER, else the active driver, else libvirt).") var driver: String?
+    @OptionGroup var options: FlowOptions
+    func run() async throws { try await FlowRunner.run("stack", driver: driver, options: options) }
+}
+
+struct UnstackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unstack", abstract: "Hooks unstack, then stop the driver: DevStack's unstack.sh. Every step runs.")
+    @Argument(help: "The driver (default: the active driver).") var driver: String?
+    @OptionGroup var options: FlowOptions
+    func run() async throws { try await FlowRunner.run("unstack", driver: driver, options: options) }
+}
+
+struct CleanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clean", abstract: "Unstack, hooks clean, then the driver's cleanup: DevStack's clean.sh. Every step runs.")
+    @Argument(help: "The driver (default: the active driver).") var driver: String?
+    @OptionGroup var options: FlowOptions
+    func run() async throws { try await FlowRunner.run("clean", driver: driver, options: options) }
+}
+
+struct SwitchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Switch VIRT_DRIVER on a live host, rolling back if the new driver fails.",
+        discussion: """
+            Unstacks the active driver (its hooks see the old VIRT_DRIVER; with --clean it is \
+            cleaned too), then stacks DRIVER (hooks see the new one), which becomes active. If \
+            any step of DRIVER fails, what was started of it is stopped, the old driver is \
+            stacked again with its hooks and is active again, and hvctl exits non-zero naming \
+            the step that failed.
+            """)
+    @Argument(help: "The driver to switch to.") var driver: String
+    @Flag(help: "Also clean the old driver (its cleanup verb and clean hooks).") var clean = false
+    @OptionGroup var options: FlowOptions
+
+    func run() async throws {
+        let flow = try await options.flow(driver: driver)
+        let change = DriverSwitch(new: flow, clean: clean)
+        if options.dryRun {
+            try change.plan().forEach(say)
+            return
+        }
+        try await options.locked {
+            try await change.run()
+        }
+        say("switched to \(flow.session.driver.name); it is the active driver")
+    }
+}
+
+enum FlowRunner {
+    static func run(_ name: String, driver: String?, options: FlowOptions) async throws {
+        let flow = try await options.flow(driver: driver)
+        if options.dryRun {
+            try flow.plan(name).forEach(say)
+            return
+        }
+        try await options.locked {
+            try await flow.run(name)
+        }
+        say("\(name) of \(flow.session.driver.name) done (run \(flow.session.context.run))")
+    }
+}
