@@ -2,7 +2,14 @@
 SWIFT ?= swift
 ON_SYSTEMD := scripts/on-systemd
 
-.PHONY: all setup build run test bench testhost-up testhost-down clean
+.PHONY: all setup build run test bench install uninstall testhost-up testhost-down clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIG ?= release
+BINDIR := $(PREFIX)/bin
+UNITDIR := $(PREFIX)/lib/systemd/system
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 
 all: build
 
@@ -26,6 +33,23 @@ bench: setup
 	$(SWIFT) build -c release --product hvctl-bench
 	$(SWIFT) build -c release --product hvctl
 	$(ON_SYSTEMD) .build/release/hvctl-bench 100
+
+## hvctl, its units (hvctl.slice, hvctl@.service, hvctl-cleanup.service) and bash completion.
+## CONFIG=debug installs the debug build; an existing build is used as it is.
+install:
+	@test -x .build/$(CONFIG)/hvctl || $(SWIFT) build -c $(CONFIG) --product hvctl
+	install -D -m 0755 .build/$(CONFIG)/hvctl $(DESTDIR)$(BINDIR)/hvctl
+	for unit in hvctl.slice hvctl@.service hvctl-cleanup.service; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' units/$$unit > units/.$$unit.tmp && \
+		install -D -m 0644 units/.$$unit.tmp $(DESTDIR)$(UNITDIR)/$$unit; rm -f units/.$$unit.tmp; \
+	done
+	mkdir -p $(DESTDIR)$(COMPLETIONDIR)
+	.build/$(CONFIG)/hvctl --generate-completion-script bash > $(DESTDIR)$(COMPLETIONDIR)/hvctl
+	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then systemctl daemon-reload; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hvctl $(DESTDIR)$(COMPLETIONDIR)/hvctl
+	rm -f $(DESTDIR)$(UNITDIR)/hvctl.slice $(DESTDIR)$(UNITDIR)/hvctl@.service $(DESTDIR)$(UNITDIR)/hvctl-cleanup.service
 
 testhost-up: setup
 	scripts/testhost up

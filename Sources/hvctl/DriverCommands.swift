@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hypervisors
 import Stack
+import Systemd
 
 /// Options every driver command takes.
 struct DriverOptions: ParsableArguments {
@@ -31,27 +32,32 @@ func note(_ line: String) {
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
-        abstract: "Install, configure and start a hypervisor, and make it the active driver.",
+        abstract: "Bring a hypervisor up with its hooks and make it the active driver.",
         discussion: """
-            Runs the driver's install, configure and start verbs. For docker: docker.service \
-            must be known to systemd (or --install-packages lets hvctl apt-get docker.io), the \
-            base image is imported when missing (a busybox image made on this host, or --image \
-            / --rootfs), the compute config gets compute_driver, and docker.service is started \
-            over D-Bus until /_ping answers. Other drivers that are up stay up.
+            When DRIVER is not up, runs the stack flow for it (hooks stack pre-install, install, \
+            hooks stack install, configure, hooks stack post-config, start, hooks stack extra, \
+            hooks stack test-config). When it is already up it says so and returns at once, \
+            running no hooks. Other drivers that are up stay up (hvctl switch replaces one).
 
-            When the driver is already up it says so and returns at once.
+            For docker: docker.service must be known to systemd (or --install-packages lets \
+            hvctl apt-get docker.io), the base image is imported when missing (a busybox image \
+            made on this host, or --image / --rootfs), the compute config gets compute_driver, \
+            and docker.service is started over D-Bus until /_ping answers. For libvirt: \
+            libvirtd.service and QEMU must be there, the domain type is kvm when /dev/kvm is \
+            usable (else qemu, with a warning), and libvirtd.service is started until the URI \
+            connects.
 
             Examples:
               hvctl start docker
+              hvctl start docker --extras-dir ./extras.d --env ENABLED_SERVICES=n-cpu
               hvctl start libvirt
-              hvctl start fake
             """
     )
 
     @Argument(help: "docker, fake or libvirt.")
     var driver: String
 
-    @OptionGroup var options: DriverOptions
+    @OptionGroup var options: FlowOptions
 
     @Flag(help: "Let install run apt-get when the hypervisor is missing.")
     var installPackages = false
@@ -63,17 +69,27 @@ struct StartCommand: AsyncParsableCommand {
     var rootfs: String?
 
     func run() async throws {
-        var settings = options.settings
+        var settings = options.driverOptions.settings
         settings.installPackages = installPackages
         settings.baseImage = image
         settings.baseRootfs = rootfs
-        let session = try await DriverSession.open(driverName: driver, settings: settings, progress: note)
-        switch try await session.start() {
-        case .alreadyRunning:
+        let flow = try await options.flow(driver: driver, settings: settings)
+        let session = flow.session
+        // Already up: the quick no-op, no hooks; it still becomes the active driver.
+        if try await session.driver.status(session.context).running, case .alreadyRunning = try await session.driver.start(session.context) {
+            try session.context.state.update { $0.activeDriver = session.driver.name }
+            session.log("already running; active driver")
             say("\(session.driver.name) is already running; it is the active driver")
-        case .started(let seconds):
-            say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, seconds))
+            return
         }
+        if options.dryRun {
+            try flow.plan("stack").forEach(say)
+            return
+        }
+        let clock = ContinuousClock()
+        let began = clock.now
+        try await options.locked { try await flow.run("stack") }
+        say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, (clock.now - began).inSeconds))
     }
 }
 

@@ -25,9 +25,9 @@ struct FlowOptions: ParsableArguments {
     var noWait = false
 
     /// The session for `driver` and the hooks, with hook lines and steps printed as they go.
-    func flow(driver: String?) async throws -> StackFlow {
+    func flow(driver: String?, settings: DriverSettings? = nil) async throws -> StackFlow {
         let environment = ProcessInfo.processInfo.environment
-        let session = try await DriverSession.open(driverName: driver, settings: driverOptions.settings, progress: note)
+        let session = try await DriverSession.open(driverName: driver, settings: settings ?? driverOptions.settings, progress: note)
         let hooks = try HookPhase(
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack, driver: session.selection, env: env,
             timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,

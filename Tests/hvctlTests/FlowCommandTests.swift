@@ -114,6 +114,32 @@ struct FlowCommandTests {
         }
     }
 
+    @Test("make install puts hvctl and its units in place; systemctl start hvctl@docker brings Docker up through hvctl")
+    func unitsThroughSystemd() throws {
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let install = try Witness.run(["make", "-C", checkout, "install", "CONFIG=debug"])
+        #expect(install.status == 0, "\(install.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: "/usr/local/bin/hvctl"))
+        #expect(try String(contentsOfFile: "/usr/local/lib/systemd/system/hvctl@.service", encoding: .utf8).contains("ExecStart=/usr/local/bin/hvctl start %i"))
+        #expect(FileManager.default.fileExists(atPath: "/usr/local/share/bash-completion/completions/hvctl"))
+        #expect(try Witness.unitProperty("hvctl-cleanup.service", "LoadState") == "loaded")
+
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+        defer {
+            _ = try? Witness.run(["systemctl", "stop", "hvctl@docker.service"])
+            ensureDockerRunning()
+        }
+        let start = try Witness.run(["systemctl", "start", "hvctl@docker.service"])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(try Witness.unitProperty("hvctl@docker.service", "ActiveState") == "active")
+        #expect(try dockerUp())
+        let journal = try Witness.run(["journalctl", "-u", "hvctl@docker.service", "-o", "cat"]).stdout
+        #expect(journal.contains("docker started in"), "\(journal)")
+
+        #expect(try Witness.run(["systemctl", "stop", "hvctl@docker.service"]).status == 0)
+        #expect(try !dockerUp(), "hvctl started Docker, so stopping hvctl@docker stops it")
+    }
+
     @Test("--dry-run prints each step and hook unit, and runs nothing")
     func dryRun() throws {
         let f = try HookFixture()
