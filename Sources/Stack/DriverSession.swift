@@ -49,18 +49,4 @@ public struct DriverSession: Sendable {
         return DriverContext(
             systemd: systemd, state: StateStore.fromEnvironment(environment), run: .generate(), settings: settings, progress: progress)
     }
-
-    /// install → configure → start, then DRIVER is the active driver.
-    public func start() async throws -> StartResult {
-        log("start: install, configure, start")
-        try await driver.install(context)
-        try await driver.configure(context)
-        let result = try await driver.start(context)
-        try context.state.update { $0.activeDriver = driver.name }
-        switch result {
-        case .alreadyRunning: log("already running; active driver")
-        case .started(let seconds): log("started in \(String(format: "%.1f", seconds)) s; active driver")
-        }
-        return result
-    }
 }
