@@ -17,6 +17,7 @@ public struct StackFlow: Sendable {
         case step(String)
         case stepDone(String, ok: Bool, seconds: Double, detail: String?)
         case hook(HookOutcome)
+        case stopped(StopResult)
     }
 
     public var session: DriverSession
@@ -27,6 +28,8 @@ public struct StackFlow: Sendable {
     public var onEvent: @Sendable (Event) -> Void
     /// Told apart in the state's run records when one command runs several flows (switch).
     var recordSuffix = ""
+    /// `stop` also stops a daemon hvctl did not start (hvctl stop --force).
+    public var force = false
 
     public init(session: DriverSession, hooks: HookPhase, hooksOptional: Bool, onEvent: @escaping @Sendable (Event) -> Void) {
         self.session = session
@@ -148,7 +151,7 @@ public struct StackFlow: Sendable {
         case "install": try await driver.install(context)
         case "configure": try await driver.configure(context)
         case "start": _ = try await driver.start(context)
-        case "stop": _ = try await driver.stop(context, force: false)
+        case "stop": onEvent(.stopped(try await driver.stop(context, force: force)))
         case "cleanup":
             let report = try await driver.cleanup(context, dryRun: false)
             if let skipped = report.skipped { context.progress("cleanup skipped: \(skipped)") }

@@ -96,17 +96,19 @@ struct StartCommand: AsyncParsableCommand {
 struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
-        abstract: "Stop hvctl's instances and, if hvctl started it, the hypervisor.",
+        abstract: "Unstack a driver: its unstack hooks, then stop its instances and, if hvctl started it, the daemon.",
         discussion: """
-            Instances get a graceful stop, then are killed. The daemon (with its socket unit, \
-            which would start it again) is stopped only if hvctl started it, or with --force.
+            Runs the unstack flow for the driver (the active one by default): hooks unstack, \
+            then the driver's stop verb. Instances get a graceful stop, then are killed after \
+            --grace seconds. The daemon (with its socket units, which would start it again) is \
+            stopped only if hvctl started it, or with --force. Afterwards no driver is active.
             """
     )
 
     @Argument(help: "The driver (default: the active driver).")
     var driver: String?
 
-    @OptionGroup var options: DriverOptions
+    @OptionGroup var options: FlowOptions
 
     @Flag(help: "Stop the daemon even if hvctl did not start it.")
     var force = false
@@ -119,15 +121,16 @@ struct StopCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var settings = options.settings
+        var settings = options.driverOptions.settings
         if let grace { settings.stopGrace = .seconds(grace) }
-        let session = try await DriverSession.open(driverName: driver, settings: settings, progress: note)
-        let result = try await session.driver.stop(session.context, force: force)
-        session.log("stop: \(result.stoppedInstances) instances stopped, daemon \(result.stoppedDaemon ? "stopped" : "left running")")
-        var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
-        line += result.stoppedDaemon ? " and the daemon" : ""
-        say(line)
-        if let n = result.note { note(n) }
+        var flow = try await options.flow(driver: driver, settings: settings)
+        flow.force = force
+        if options.dryRun {
+            try flow.plan("unstack").forEach(say)
+            return
+        }
+        let unstack = flow
+        try await options.locked { try await unstack.run("unstack") }
     }
 }
 

@@ -39,6 +39,11 @@ struct FlowOptions: ParsableArguments {
             case .stepDone(let name, let ok, let seconds, let detail):
                 if !ok { say(String(format: "FAIL  %@  %.2f s: %@", name, seconds, detail ?? "")) }
             case .hook(let outcome): say("   " + HookLines.render(outcome).replacingOccurrences(of: "\n", with: "\n   "))
+            case .stopped(let result):
+                var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
+                line += result.stoppedDaemon ? " and the daemon" : ""
+                say(line)
+                if let n = result.note { note(n) }
             }
         }
     }

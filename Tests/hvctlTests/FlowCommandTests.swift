@@ -140,6 +140,20 @@ struct FlowCommandTests {
         #expect(try !dockerUp(), "hvctl started Docker, so stopping hvctl@docker stops it")
     }
 
+    @Test("hvctl stop runs the unstack flow of the active driver: its unstack hooks, then its stop verb")
+    func stopIsUnstack() throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-rec.sh", recordingHook)
+        #expect(try hvctl(f, ["start", "fake"]).status == 0)
+        let stop = try hvctl(f, ["stop"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("fake: stopped 0 instances and the daemon"))
+        let calls = (f.read("calls") ?? "").split(separator: "\n").filter { !$0.hasPrefix("source") }.map(String.init)
+        #expect(calls.last == "unstack VIRT_DRIVER=fake")
+        #expect(try state(f)["activeDriver"] == nil)
+    }
+
     @Test("--dry-run prints each step and hook unit, and runs nothing")
     func dryRun() throws {
         let f = try HookFixture()
