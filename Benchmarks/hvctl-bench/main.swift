@@ -11,6 +11,10 @@ do {
         try LogsBenchmark(lines: 1000 * count, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
     }
+    if only == "switch" {
+        try SwitchBenchmark(hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     if only == "libvirt" {
         try LibvirtBenchmark(count: 30, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
@@ -25,6 +29,8 @@ do {
     try LogsBenchmark(lines: 1000 * count, hvctl: hooks.hvctl).run()
     out("")
     try LibvirtBenchmark(count: 30, hvctl: hooks.hvctl).run()
+    out("")
+    try SwitchBenchmark(hvctl: hooks.hvctl).run()
 } catch {
     FileHandle.standardError.write(Data("hvctl-bench: \(error)\n".utf8))
     exit(1)
