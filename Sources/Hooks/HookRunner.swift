@@ -12,6 +12,8 @@ public struct HookRunner: Sendable {
         public var environment: [String: String] = [:]
         /// Per call; systemd kills the hook's whole cgroup when it passes.
         public var timeout: Duration = .seconds(1800)
+        /// Per hook file, overriding `timeout`.
+        public var hookTimeouts: [String: Duration] = [:]
         public var user: String?
         public var functionsPath: String = DevStackFunctions.defaultPath
         public var slice = "hvctl.slice"
@@ -59,7 +61,7 @@ public struct HookRunner: Sendable {
         s.environment = env
         s.workingDirectory = o.topDir
         s.slice = o.slice
-        s.runtimeMax = o.timeout
+        s.runtimeMax = o.hookTimeouts[hook.file] ?? o.timeout
         s.syslogIdentifier = hook.file
         s.logExtraFields = [
             "HVCTL_RUN": o.run.value, "HVCTL_MODE": call.mode, "HVCTL_PHASE": call.phase, "HVCTL_HOOK": hook.file,
@@ -97,7 +99,7 @@ public struct HookRunner: Sendable {
             let result: TransientResult
             do {
                 // Our own wait outlasts systemd's limit, so systemd's "timeout" is what we see.
-                result = try await manager.run(service, waitLimit: options.timeout + .seconds(60))
+                result = try await manager.run(service, waitLimit: (service.runtimeMax ?? options.timeout) + .seconds(60))
             } catch is CancellationError {
                 report.interrupted = true
                 return report

@@ -17,8 +17,10 @@ public struct DriverSession: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverSession {
+        let config = try HostConfig.load(environment: environment)
         let store = StateStore.fromEnvironment(environment)
-        let selection = try DriverSelection.resolve(flag: driverName, environment: environment, state: try store.load())
+        let selection = try DriverSelection.resolve(
+            flag: driverName, environment: environment, state: try store.load(), configured: config.virtDriver)
         let driver = try Drivers.named(selection.name)
         let run = RunID.generate()
         let journaled: @Sendable (String) -> Void = { line in
@@ -41,7 +43,10 @@ public struct DriverSession: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverContext {
+        let config = try HostConfig.load(environment: environment)
+        let environment = config.environment(over: environment)
         var settings = settings
+        config.apply(to: &settings)
         if let conf = environment["HVCTL_COMPUTE_CONFIG"], !conf.isEmpty, settings.computeConfig == DriverSettings().computeConfig {
             settings.computeConfig = conf
         }

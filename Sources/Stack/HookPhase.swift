@@ -16,19 +16,27 @@ public struct HookPhase: Sendable {
 
     public static let defaultTimeout: Duration = .seconds(1800)
 
+    /// Per hook file, from the configuration's [hook_timeout].
+    public var hookTimeouts: [String: Duration] = [:]
+
+    /// `processEnvironment` should already hold the configuration's values under the real
+    /// ones (`HostConfig.environment(over:)`); `config` adds TOP_DIR, [hook_env] and
+    /// [hook_timeout].
     public init(
         extrasDir: String?, topDir: String?, call: HookCall, driver: DriverSelection,
-        env: [String], timeout: Duration?, user: String?, processEnvironment: [String: String]
+        env: [String], timeout: Duration?, user: String?, processEnvironment: [String: String],
+        config: HostConfig = HostConfig()
     ) throws {
         extras = ExtrasDirectory(
             path: extrasDir ?? processEnvironment["HVCTL_EXTRAS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? ExtrasDirectory.defaultPath)
-        self.topDir = topDir.map(ExtrasDirectory.absolute) ?? extras.defaultTopDir
+        self.topDir = (topDir ?? config.topDir).map(ExtrasDirectory.absolute) ?? extras.defaultTopDir
+        hookTimeouts = config.hookTimeouts.mapValues { .seconds($0) }
         self.call = call
         self.driver = driver
         self.timeout = timeout ?? Self.defaultTimeout
         self.user = user
-        var environment: [String: String] = [:]
+        var environment = config.hookEnvironment
         // As DevStack users expect, the caller's ENABLED_SERVICES reaches the hooks.
         if let services = processEnvironment["ENABLED_SERVICES"] { environment["ENABLED_SERVICES"] = services }
         for entry in env {
@@ -71,6 +79,7 @@ public struct HookPhase: Sendable {
         var o = HookRunner.Options(run: run, driver: driver.name, topDir: topDir)
         o.environment = environment
         o.timeout = timeout
+        o.hookTimeouts = hookTimeouts
         o.user = user
         return o
     }

@@ -40,8 +40,10 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let selection: DriverSelection
         do {
+            let config = try Invocation.config()
             selection = try DriverSelection.resolve(
-                flag: driver, environment: ProcessInfo.processInfo.environment, state: try? StateStore.fromEnvironment().load())
+                flag: driver, environment: ProcessInfo.processInfo.environment, state: try? StateStore.fromEnvironment().load(),
+                configured: config.virtDriver)
         } catch {
             throw ValidationError("\(error)")
         }

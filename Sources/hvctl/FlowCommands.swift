@@ -26,12 +26,13 @@ struct FlowOptions: ParsableArguments {
 
     /// The session for `driver` and the hooks, with hook lines and steps printed as they go.
     func flow(driver: String?, settings: DriverSettings? = nil) async throws -> StackFlow {
-        let environment = ProcessInfo.processInfo.environment
+        let config = try Invocation.config()
+        let environment = Invocation.environment(config)
         let session = try await DriverSession.open(driverName: driver, settings: settings ?? driverOptions.settings, progress: note)
         let hooks = try HookPhase(
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack, driver: session.selection, env: env,
             timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
-            processEnvironment: environment)
+            processEnvironment: environment, config: config)
         let explicit = extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
         return StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
             switch event {

@@ -44,11 +44,12 @@ struct HooksListCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let config = try Invocation.config()
+        let environment = Invocation.environment(config)
         let phase = try HookPhase(
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack,
             driver: try DriverSelection.resolve(flag: nil, environment: environment),
-            env: [], timeout: nil, user: nil, processEnvironment: environment)
+            env: [], timeout: nil, user: nil, processEnvironment: environment, config: config)
         let contents = try phase.prepare()
         switch output {
         case .json:
@@ -113,14 +114,16 @@ struct HooksRunCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let config = try Invocation.config()
+        let environment = Invocation.environment(config)
         let phase = try HookPhase(
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: try HookCall(mode: mode, phase: phase),
             driver: try DriverSelection.resolve(
-                flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load()),
+                flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load(),
+                configured: config.virtDriver),
             env: env,
             timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
-            processEnvironment: environment)
+            processEnvironment: environment, config: config)
         let run = RunID.generate()
 
         if dryRun {

@@ -14,6 +14,11 @@ struct Hvctl: AsyncParsableCommand {
 
             Start with `hvctl doctor`: it says what this host has and what is missing. Then \
             `hvctl start docker` brings Docker up and makes it the active driver.
+
+            Every command reads /etc/hvctl/hvctl.conf when it exists (or --config FILE, or \
+            $HVCTL_CONFIG): defaults below options and environment variables, such as \
+            virt_driver, extras_dir, hook_timeout, compute_config, [hook_env], [hook_timeout], \
+            [docker] and [libvirt] settings. See the README.
             """,
         version: "0.1.0",
         subcommands: [
@@ -23,13 +28,37 @@ struct Hvctl: AsyncParsableCommand {
         ]
     )
 
+    /// `--config FILE` is accepted anywhere on the command line, for every command: it is
+    /// taken out before parsing and handed on as $HVCTL_CONFIG.
+    static func takeConfigOption(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" { out += arguments[i...]; break }
+            if a == "--config", i + 1 < arguments.count {
+                setenv("HVCTL_CONFIG", arguments[i + 1], 1)
+                i += 2
+                continue
+            }
+            if a.hasPrefix("--config=") {
+                setenv("HVCTL_CONFIG", String(a.dropFirst("--config=".count)), 1)
+                i += 1
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
     /// SIGPIPE is ignored: libvirt's client writes to its socket when a daemon goes away
     /// (stopping libvirtd with a connection open would otherwise kill hvctl), and a closed
     /// stdout is handled where output is written.
     static func main() async {
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.takeConfigOption(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -1,0 +1,129 @@
+import Foundation
+import Hypervisors
+
+/// /etc/hvctl/hvctl.conf (or --config / $HVCTL_CONFIG): defaults for every command, below
+/// command-line options and environment variables.
+///
+///     [DEFAULT]
+///     virt_driver = docker              # below $VIRT_DRIVER and the active driver
+///     extras_dir = /etc/hvctl/extras.d
+///     top_dir = /opt/stack              # TOP_DIR for hooks (default: extras.d's parent)
+///     hook_timeout = 1800               # seconds
+///     compute_config = /etc/nova/nova.conf
+///
+///     [hook_env]                        # given to every hook (--env adds and overrides)
+///     ENABLED_SERVICES = n-cpu,key
+///
+///     [hook_timeout]                    # per hook, seconds
+///     20-foo.sh = 60
+///
+///     [docker]
+///     socket = /run/docker.sock
+///     image = myimage:latest
+///     network = none
+///
+///     [libvirt]
+///     uri = qemu:///system
+public struct HostConfig: Sendable, Equatable {
+    public static let defaultPath = "/etc/hvctl/hvctl.conf"
+
+    public var path: String?
+    public var virtDriver: String?
+    public var extrasDir: String?
+    public var topDir: String?
+    public var hookTimeout: Int?
+    public var computeConfig: String?
+    public var hookEnvironment: [String: String] = [:]
+    public var hookTimeouts: [String: Int] = [:]
+    public var dockerSocket: String?
+    public var dockerImage: String?
+    public var dockerNetwork: String?
+    public var libvirtURI: String?
+
+    public init() {}
+
+    /// $HVCTL_CONFIG when set (it must exist), else /etc/hvctl/hvctl.conf when it exists.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HostConfig {
+        if let explicit = environment["HVCTL_CONFIG"], !explicit.isEmpty {
+            guard FileManager.default.fileExists(atPath: explicit) else { throw ConfigError.missing(explicit) }
+            return try parse(path: explicit)
+        }
+        guard FileManager.default.fileExists(atPath: defaultPath) else { return HostConfig() }
+        return try parse(path: defaultPath)
+    }
+
+    public static func parse(path: String) throws -> HostConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ConfigError.unreadable(path) }
+        var c = HostConfig()
+        c.path = path
+        var section = "DEFAULT"
+        for (index, raw) in text.components(separatedBy: "\n").enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else { throw ConfigError.bad(path, index + 1, "a section header is [name]") }
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else { throw ConfigError.bad(path, index + 1, "expected key = value") }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) }
+            func seconds() throws -> Int {
+                guard let n = Int(value), n > 0 else { throw ConfigError.bad(path, index + 1, "\(key) takes a positive number of seconds") }
+                return n
+            }
+            switch (section, key) {
+            case ("DEFAULT", "virt_driver"):
+                guard Drivers.names.contains(value) else {
+                    throw ConfigError.bad(path, index + 1, "unknown driver '\(value)'; known: \(Drivers.names.joined(separator: ", "))")
+                }
+                c.virtDriver = value
+            case ("DEFAULT", "extras_dir"): c.extrasDir = value
+            case ("DEFAULT", "top_dir"): c.topDir = value
+            case ("DEFAULT", "hook_timeout"): c.hookTimeout = try seconds()
+            case ("DEFAULT", "compute_config"): c.computeConfig = value
+            case ("hook_env", _): c.hookEnvironment[key] = value
+            case ("hook_timeout", _): c.hookTimeouts[key.hasSuffix(".sh") ? key : key + ".sh"] = try seconds()
+            case ("docker", "socket"): c.dockerSocket = value
+            case ("docker", "image"): c.dockerImage = value
+            case ("docker", "network"): c.dockerNetwork = value
+            case ("libvirt", "uri"): c.libvirtURI = value
+            default: throw ConfigError.bad(path, index + 1, "unknown setting '\(key)' in [\(section)]")
+            }
+        }
+        return c
+    }
+
+    /// The environment commands read, with the config's values below the real ones.
+    public func environment(over real: [String: String]) -> [String: String] {
+        var env: [String: String] = [:]
+        if let extrasDir { env["HVCTL_EXTRAS_DIR"] = extrasDir }
+        if let hookTimeout { env["HVCTL_HOOK_TIMEOUT"] = String(hookTimeout) }
+        if let computeConfig { env["HVCTL_COMPUTE_CONFIG"] = computeConfig }
+        return env.merging(real) { $1 }
+    }
+
+    /// Driver settings the command line did not set.
+    public func apply(to s: inout DriverSettings) {
+        if let dockerSocket, s.dockerSocket == DriverSettings().dockerSocket { s.dockerSocket = dockerSocket }
+        if let dockerImage, s.baseImage == nil { s.baseImage = dockerImage }
+        if let dockerNetwork { s.dockerNetwork = dockerNetwork }
+        if let libvirtURI, s.libvirtURI == DriverSettings().libvirtURI { s.libvirtURI = libvirtURI }
+    }
+}
+
+public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missing(String)
+    case unreadable(String)
+    case bad(String, Int, String)
+
+    public var description: String {
+        switch self {
+        case .missing(let p): return "the configuration file \(p) does not exist (from --config or HVCTL_CONFIG)"
+        case .unreadable(let p): return "cannot read the configuration file \(p)"
+        case .bad(let p, let line, let what): return "\(p):\(line): \(what)"
+        }
+    }
+}
