@@ -6,17 +6,8 @@ import Stack
 
 /// What every flow command (stack, unstack, clean, switch) takes.
 struct FlowOptions: ParsableArguments {
-    @OptionGroup var extras: ExtrasOptions
+    @OptionGroup var hookOptions: HookOptions
     @OptionGroup var driverOptions: DriverOptions
-
-    @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
-    var env: [String] = []
-
-    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
-    var hookTimeout: Int?
-
-    @Option(help: "Run hooks as this user instead of root.")
-    var user: String?
 
     @Flag(help: "Print the plan (each step and each hook unit, in order) and change nothing.")
     var dryRun = false
@@ -29,11 +20,8 @@ struct FlowOptions: ParsableArguments {
         let config = try Invocation.config()
         let environment = Invocation.environment(config)
         let session = try await DriverSession.open(driverName: driver, settings: settings ?? driverOptions.settings, progress: note)
-        let hooks = try HookPhase(
-            extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack, driver: session.selection, env: env,
-            timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
-            processEnvironment: environment, config: config)
-        let explicit = extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
+        let hooks = try hookOptions.phase(.unstack, driver: session.selection, config: config, environment: environment)
+        let explicit = hookOptions.extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
         return StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
             switch event {
             case .step(let name): say("-> \(name)")

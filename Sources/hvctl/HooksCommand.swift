@@ -20,6 +20,27 @@ struct HooksCommand: AsyncParsableCommand {
     )
 }
 
+/// How hooks run: where they are, what they get, how long they may take, as whom.
+struct HookOptions: ParsableArguments {
+    @OptionGroup var extras: ExtrasOptions
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
+    var env: [String] = []
+
+    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
+    var hookTimeout: Int?
+
+    @Option(help: "Run hooks as this user instead of root.")
+    var user: String?
+
+    func phase(_ call: HookCall, driver: DriverSelection, config: HostConfig, environment: [String: String]) throws -> HookPhase {
+        try HookPhase(
+            extrasDir: extras.extrasDir, topDir: extras.topDir, call: call, driver: driver, env: env,
+            timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
+            processEnvironment: environment, config: config)
+    }
+}
+
 /// Where the hooks are; accepted by every command that runs hooks.
 struct ExtrasOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
@@ -93,19 +114,10 @@ struct HooksRunCommand: AsyncParsableCommand {
     @Argument(help: "With stack: pre-install, install, post-config, extra or test-config.")
     var phase: String?
 
-    @OptionGroup var extras: ExtrasOptions
+    @OptionGroup var hooks: HookOptions
 
-    @Option(help: "VIRT_DRIVER for the hooks (default: $VIRT_DRIVER, else libvirt).")
+    @Option(help: "VIRT_DRIVER for the hooks (default: $VIRT_DRIVER, else the active driver, else libvirt).")
     var driver: String?
-
-    @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
-    var env: [String] = []
-
-    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
-    var hookTimeout: Int?
-
-    @Option(help: "Run hooks as this user instead of root.")
-    var user: String?
 
     @Flag(help: "Print the units that would run, in order, and run none.")
     var dryRun = false
@@ -116,14 +128,10 @@ struct HooksRunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try Invocation.config()
         let environment = Invocation.environment(config)
-        let phase = try HookPhase(
-            extrasDir: extras.extrasDir, topDir: extras.topDir, call: try HookCall(mode: mode, phase: phase),
-            driver: try DriverSelection.resolve(
-                flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load(),
-                configured: config.virtDriver),
-            env: env,
-            timeout: try HookPhase.timeout(flag: hookTimeout, environment: environment), user: user,
-            processEnvironment: environment, config: config)
+        let selection = try DriverSelection.resolve(
+            flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load(),
+            configured: config.virtDriver)
+        let phase = try hooks.phase(try HookCall(mode: mode, phase: phase), driver: selection, config: config, environment: environment)
         let run = RunID.generate()
 
         if dryRun {
