@@ -189,13 +189,8 @@ public actor JournalReader {
     /// timestamp and boot id — what the journal export format carries.
     public func currentRaw() throws -> RawJournalEntry {
         var fields: [(String, [UInt8])] = []
-        sd_journal_restart_data(journal)
-        var data: UnsafeRawPointer? = nil
-        var length = 0
-        while sd_journal_enumerate_data(journal, &data, &length) > 0 {
-            guard let data else { continue }
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { continue }
+        forEachField { bytes in
+            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
             fields.append((String(decoding: bytes[..<eq], as: UTF8.self), Array(bytes[(eq + 1)...])))
         }
         var realtime: UInt64 = 0
@@ -203,12 +198,9 @@ public actor JournalReader {
         var monotonic: UInt64 = 0
         var boot = sd_id128_t()
         try check(sd_journal_get_monotonic_usec(journal, &monotonic, &boot), "monotonic timestamp")
-        var cursor: UnsafeMutablePointer<CChar>? = nil
-        try check(sd_journal_get_cursor(journal, &cursor), "cursor")
-        defer { free(cursor) }
         let bootID = withUnsafeBytes(of: boot.bytes) { $0.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
         return RawJournalEntry(
-            fields: fields, cursor: cursor.map { String(cString: $0) } ?? "", realtimeMicroseconds: realtime,
+            fields: fields, cursor: try cursor(), realtimeMicroseconds: realtime,
             monotonicMicroseconds: monotonic, bootID: bootID)
     }
 
@@ -220,13 +212,8 @@ public actor JournalReader {
         let wanted = names.filter { $0 != "__CURSOR" }.map { Array($0.utf8) + [UInt8(ascii: "=")] }
         var fields: [String: String] = [:]
         fields.reserveCapacity(wanted.count)
-        sd_journal_restart_data(journal)
-        var data: UnsafeRawPointer? = nil
-        var length = 0
-        while sd_journal_enumerate_data(journal, &data, &length) > 0 {
-            guard let data else { continue }
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            for name in wanted where length >= name.count && bytes.starts(with: name) {
+        forEachField { bytes in
+            for name in wanted where bytes.count >= name.count && bytes.starts(with: name) {
                 fields[String(decoding: name.dropLast(), as: UTF8.self)] = String(decoding: bytes[name.count...], as: UTF8.self)
                 break
             }
@@ -235,6 +222,18 @@ public actor JournalReader {
         try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
         // Formatting a cursor costs about as much as reading the entry: only when asked for.
         return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: names.contains("__CURSOR") ? try cursor() : "")
+    }
+
+    /// Every `FIELD=value` of the current entry, as bytes valid only inside `body`. A corrupt
+    /// field ends the walk; what was read so far is still worth showing.
+    private func forEachField(_ body: (UnsafeRawBufferPointer) -> Void) {
+        sd_journal_restart_data(journal)
+        var data: UnsafeRawPointer? = nil
+        var length = 0
+        while sd_journal_enumerate_data(journal, &data, &length) > 0 {
+            guard let data else { continue }
+            body(UnsafeRawBufferPointer(start: data, count: length))
+        }
     }
 
     /// The cursor of the entry the reader stands on.
@@ -247,25 +246,12 @@ public actor JournalReader {
 
     private func currentEntry() throws -> JournalEntry {
         var fields: [String: String] = [:]
-        sd_journal_restart_data(journal)
-        var data: UnsafeRawPointer? = nil
-        var length = 0
-        while true {
-            let r = sd_journal_enumerate_data(journal, &data, &length)
-            if r == 0 { break }
-            // A corrupt field ends the walk; what was read so far is still worth showing.
-            if r < 0 { break }
-            guard let data else { continue }
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = String(decoding: bytes[..<eq], as: UTF8.self)
-            fields[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
+        forEachField { bytes in
+            guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { return }
+            fields[String(decoding: bytes[..<eq], as: UTF8.self)] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
         }
         var usec: UInt64 = 0
         try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
-        var cursor: UnsafeMutablePointer<CChar>? = nil
-        try check(sd_journal_get_cursor(journal, &cursor), "cursor")
-        defer { free(cursor) }
-        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: cursor.map { String(cString: $0) } ?? "")
+        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: try cursor())
     }
 }
