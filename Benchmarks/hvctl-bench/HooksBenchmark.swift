@@ -16,18 +16,11 @@ struct HooksBenchmark {
         guard FileManager.default.isExecutableFile(atPath: hvctl) else {
             throw BenchmarkError("no hvctl binary at \(hvctl); build it (make bench does) or set HVCTL_BIN")
         }
-        let top = "/tmp/hvctl-bench-hooks-\(getpid())"
-        let extras = top + "/extras.d"
-        try FileManager.default.createDirectory(atPath: extras, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: top) }
-        chmod(top, 0o755)
-        chmod(extras, 0o755)
-        var hooks: [String] = []
-        for i in 0..<count {
-            let path = extras + "/\(10 + i % 80)-noop\(i).sh"
-            try #"if [[ "$1" == "source" ]]; then :; elif [[ "$1" == "stack" ]]; then :; fi"#.write(toFile: path, atomically: false, encoding: .utf8)
-            chmod(path, 0o644)
-            hooks.append(path)
+        let fixture = try BenchExtras("hooks")
+        defer { fixture.remove() }
+        let extras = fixture.extras
+        let hooks = try (0..<count).map { i in
+            try fixture.add("\(10 + i % 80)-noop\(i).sh", #"if [[ "$1" == "source" ]]; then :; elif [[ "$1" == "stack" ]]; then :; fi"#)
         }
         let script = #". "$0" source; . "$0" stack install"#
         let clock = ContinuousClock()

@@ -7,14 +7,10 @@ struct LogsBenchmark {
     var hvctl: String
 
     func run() throws {
-        let top = "/tmp/hvctl-bench-logs-\(getpid())"
-        let extras = top + "/extras.d"
-        try FileManager.default.createDirectory(atPath: extras, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: top) }
-        chmod(top, 0o755)
-        chmod(extras, 0o755)
-        try #"[[ "$1" == source ]] || seq 1 \#(lines)"#.write(toFile: extras + "/20-lines.sh", atomically: false, encoding: .utf8)
-        chmod(extras + "/20-lines.sh", 0o644)
+        let fixture = try BenchExtras("logs")
+        defer { fixture.remove() }
+        let extras = fixture.extras
+        try fixture.add("20-lines.sh", #"[[ "$1" == source ]] || seq 1 \#(lines)"#)
         let report = try capture(hvctl, ["hooks", "run", "stack", "install", "--extras-dir", extras, "-o", "json"])
         guard let object = try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any],
             let run = object["run"] as? String, let unit = (object["hooks"] as? [[String: Any]])?.first?["unit"] as? String

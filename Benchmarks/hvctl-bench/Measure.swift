@@ -50,3 +50,27 @@ func ratioRow(_ label: String, _ ratio: Double, target: String) -> String {
 func out(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+/// A throwaway TOP_DIR with an extras.d directory, modes as hvctl's safety check wants them.
+struct BenchExtras {
+    let top: String
+    var extras: String { top + "/extras.d" }
+
+    init(_ tag: String) throws {
+        top = "/tmp/hvctl-bench-\(tag)-\(getpid())"
+        try FileManager.default.createDirectory(atPath: top + "/extras.d", withIntermediateDirectories: true)
+        chmod(top, 0o755)
+        chmod(top + "/extras.d", 0o755)
+    }
+
+    /// Writes a hook (mode 0644) and returns its path.
+    @discardableResult
+    func add(_ file: String, _ body: String) throws -> String {
+        let path = extras + "/" + file
+        try body.write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o644)
+        return path
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: top) }
+}

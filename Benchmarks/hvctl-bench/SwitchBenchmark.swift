@@ -6,11 +6,9 @@ struct SwitchBenchmark {
     var hvctl: String
 
     func run() throws {
-        let env = ["HVCTL_STATE_DIR": "/tmp/hvctl-bench-switch-\(getpid())", "HVCTL_EXTRAS_DIR": "/tmp/hvctl-bench-no-hooks-\(getpid())"]
-        defer { try? FileManager.default.removeItem(atPath: env["HVCTL_STATE_DIR"]!) }
-        try FileManager.default.createDirectory(atPath: env["HVCTL_EXTRAS_DIR"]!, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: env["HVCTL_EXTRAS_DIR"]!) }
-        chmod(env["HVCTL_EXTRAS_DIR"]!, 0o755)
+        let noHooks = try BenchExtras("switch")
+        defer { noHooks.remove() }
+        let env = ["HVCTL_STATE_DIR": noHooks.top + "/state", "HVCTL_EXTRAS_DIR": noHooks.extras]
         let systemctl = "/usr/bin/systemctl"
         let all = ["docker.socket", "docker.service", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket", "libvirtd.service"]
 

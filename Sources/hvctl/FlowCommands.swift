@@ -46,7 +46,7 @@ struct FlowOptions: ParsableArguments {
     }
 }
 
-struct StackCommand: AsyncParsableCommand {
+struct StackCommand: FlowCommand {
     static let configuration = CommandConfiguration(
         commandName: "stack",
         abstract: "Bring the driver up with its hooks: DevStack's stack.sh.",
@@ -55,25 +55,25 @@ struct StackCommand: AsyncParsableCommand {
             post-config -> start -> hooks stack extra -> hooks stack test-config. The first \
             failure stops the run. On success the driver is the active one.
             """)
+    static let flow = "stack"
     @Argument(help: "The driver (default: $VIRT_DRIVER, else the active driver, else libvirt).") var driver: String?
     @OptionGroup var options: FlowOptions
-    func run() async throws { try await FlowRunner.run("stack", driver: driver, options: options) }
 }
 
-struct UnstackCommand: AsyncParsableCommand {
+struct UnstackCommand: FlowCommand {
     static let configuration = CommandConfiguration(
         commandName: "unstack", abstract: "Hooks unstack, then stop the driver: DevStack's unstack.sh. Every step runs.")
+    static let flow = "unstack"
     @Argument(help: "The driver (default: the active driver).") var driver: String?
     @OptionGroup var options: FlowOptions
-    func run() async throws { try await FlowRunner.run("unstack", driver: driver, options: options) }
 }
 
-struct CleanCommand: AsyncParsableCommand {
+struct CleanCommand: FlowCommand {
     static let configuration = CommandConfiguration(
         commandName: "clean", abstract: "Unstack, hooks clean, then the driver's cleanup: DevStack's clean.sh. Every step runs.")
+    static let flow = "clean"
     @Argument(help: "The driver (default: the active driver).") var driver: String?
     @OptionGroup var options: FlowOptions
-    func run() async throws { try await FlowRunner.run("clean", driver: driver, options: options) }
 }
 
 struct SwitchCommand: AsyncParsableCommand {
@@ -103,6 +103,17 @@ struct SwitchCommand: AsyncParsableCommand {
         }
         say("switched to \(flow.session.driver.name); it is the active driver")
     }
+}
+
+/// stack, unstack and clean: one flow each, run the same way.
+protocol FlowCommand: AsyncParsableCommand {
+    static var flow: String { get }
+    var driver: String? { get }
+    var options: FlowOptions { get }
+}
+
+extension FlowCommand {
+    func run() async throws { try await FlowRunner.run(Self.flow, driver: driver, options: options) }
 }
 
 enum FlowRunner {
