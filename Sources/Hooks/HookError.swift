@@ -12,29 +12,32 @@ public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPhase(mode: String, phase: String?)
 
     public var description: String {
+        // A file name may hold a newline or other control bytes; shown raw, they would split
+        // or garble the one-line error (and the FAIL line and the state's run record).
+        func shown(_ text: String) -> String { OneLine.escaping(text) }
         switch self {
         case .directoryMissing(let dir):
-            return "the extras.d directory \(dir) does not exist (create it, or pass --extras-dir)"
+            return "the extras.d directory \(shown(dir)) does not exist (create it, or pass --extras-dir)"
         case .notADirectory(let path):
-            return "\(path) is not a directory (pass --extras-dir with the extras.d directory)"
+            return "\(shown(path)) is not a directory (pass --extras-dir with the extras.d directory)"
         case .unreadable(let path, let reason):
-            return "cannot read \(path): \(reason)"
+            return "cannot read \(shown(path)): \(reason)"
         case .malformedName(let path, let reason):
-            return "\(path) is not a valid hook name: \(reason); rename it to NN-name.sh (NN 10-89) or so it no longer ends in .sh"
+            return "\(shown(path)) is not a valid hook name: \(reason); rename it to NN-name.sh (NN 10-89) or so it no longer ends in .sh"
         case .reservedPrefix(let path, let order):
-            return "\(path) uses the order prefix \(order < 10 ? "0" : "")\(order), which is reserved (00-09 and 90-99 belong to hvctl); use 10-89"
+            return "\(shown(path)) uses the order prefix \(order < 10 ? "0" : "")\(order), which is reserved (00-09 and 90-99 belong to hvctl); use 10-89"
         case .notAFile(let path, let kind):
-            return "\(path) has a hook's name but is \(kind); hooks must be regular files"
+            return "\(shown(path)) has a hook's name but is \(kind); hooks must be regular files"
         case .unsafe(let path, let reason):
-            return "refusing to run hooks: \(path) \(reason)"
+            return "refusing to run hooks: \(shown(path)) \(shown(reason))"
         case .unitNameTooLong(let hook, let unit):
             return "the unit name for hook \(hook) would be \(unit.utf8.count) bytes, past systemd's 255; shorten the hook's name"
         case .invalidEnvironment(let entry):
-            return "invalid --env '\(entry)': expected NAME=VALUE with NAME of letters, digits and '_', not starting with a digit"
+            return "invalid --env '\(shown(entry))': expected NAME=VALUE with NAME of letters, digits and '_', not starting with a digit"
         case .invalidPhase(let mode, let phase):
             let allowed = "stack pre-install|install|post-config|extra|test-config, unstack, clean"
-            if let phase { return "'\(mode) \(phase)' is not a hook call; use one of: \(allowed)" }
-            return "'\(mode)' is not a hook call; use one of: \(allowed)"
+            if let phase { return "'\(shown(mode)) \(shown(phase))' is not a hook call; use one of: \(allowed)" }
+            return "'\(shown(mode))' is not a hook call; use one of: \(allowed)"
         }
     }
 }

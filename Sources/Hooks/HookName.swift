@@ -13,7 +13,7 @@ public enum HookName {
     public static func classify(_ file: String) -> Verdict {
         let bytes = Array(file.utf8)
         guard bytes.count > 3, file.hasSuffix(".sh") else { return .malformed(reason: "it does not end in .sh") }
-        guard bytes.count >= 7, isDigit(bytes[0]), isDigit(bytes[1]), bytes[2] == UInt8(ascii: "-") else {
+        guard bytes.count >= 6, isDigit(bytes[0]), isDigit(bytes[1]), bytes[2] == UInt8(ascii: "-") else {
             return .malformed(reason: "it does not start with a two-digit order and a dash (NN-name.sh)")
         }
         let order = Int(bytes[0] - 48) * 10 + Int(bytes[1] - 48)

@@ -18,8 +18,9 @@ public protocol Hypervisor: Sendable {
     func start(_ context: DriverContext) async throws -> StartResult
     /// Stops hvctl's instances and, if hvctl started the daemon (or `force`), the daemon.
     func stop(_ context: DriverContext, force: Bool) async throws -> StopResult
-    /// Removes everything that carries hvctl's mark, and nothing else.
-    func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport
+    /// Removes what carries hvctl's mark within `scope`, and nothing else. A daemon that is
+    /// installed but not running is reported `unreachable`, never started to look.
+    func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport
     /// Looks, without starting anything.
     func status(_ context: DriverContext) async throws -> DriverStatus
 
@@ -57,16 +58,33 @@ public struct StopResult: Sendable, Equatable, Codable {
 }
 
 public struct CleanupReport: Sendable, Equatable, Codable {
+    public var driver: String
     /// What was removed (or, with dryRun, would be), by kind: "container", "network", …
     public var removed: [String: [String]] = [:]
     public var dryRun: Bool
     public var killSeconds: Double = 0
     public var removeSeconds: Double = 0
-    public var skipped: String?
+    /// Why nothing could be looked at: the daemon is installed but not running (hvctl does
+    /// not start one just to clean up), or does not answer.
+    public var unreachable: String?
+    /// The driver's daemon is not on this host at all: nothing of it can exist.
+    public var notInstalled = false
     /// hvctl's own items left in place because something of someone else's uses them.
     public var kept: [String] = []
+    /// hvctl's items left in place because the run that made them is still going.
+    public var spared: [String] = []
+    /// Resources without hvctl's mark that were seen and left alone, counted by kind
+    /// (reported with dryRun).
+    public var unmarked: [String: Int] = [:]
+
+    public init(driver: String, dryRun: Bool) {
+        self.driver = driver
+        self.dryRun = dryRun
+    }
 
     public var count: Int { removed.values.reduce(0) { $0 + $1.count } }
+    /// Marked items still there afterwards (kept or spared).
+    public var remaining: Int { kept.count + spared.count }
 }
 
 public struct DriverStatus: Sendable, Equatable, Codable {

@@ -53,13 +53,12 @@ public struct HostConfig: Sendable, Equatable {
     }
 
     public static func parse(path: String) throws -> HostConfig {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ConfigError.unreadable(path) }
+        let text = try readText(path)
         var c = HostConfig()
         c.path = path
         var section = "DEFAULT"
         for (index, raw) in text.components(separatedBy: "\n").enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)  // CRLF files too
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw ConfigError.bad(path, index + 1, "a section header is [name]") }
@@ -96,6 +95,25 @@ public struct HostConfig: Sendable, Equatable {
         return c
     }
 
+    /// The file as UTF-8 text, or an error that says why not: a directory, unreadable, or
+    /// not text (naming the first line that is not).
+    static func readText(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigError.unreadable(path, reason: "it is a directory")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = access(path, R_OK) == 0 ? "reading it failed" : String(cString: strerror(errno))
+            throw ConfigError.unreadable(path, reason: reason)
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            let lines = data.split(separator: 10, omittingEmptySubsequences: false)
+            let bad = (lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0) + 1
+            throw ConfigError.bad(path, bad, "not UTF-8 text")
+        }
+        return text
+    }
+
     /// The environment commands read, with the config's values below the real ones.
     public func environment(over real: [String: String]) -> [String: String] {
         var env: [String: String] = [:]
@@ -116,13 +134,13 @@ public struct HostConfig: Sendable, Equatable {
 
 public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     case missing(String)
-    case unreadable(String)
+    case unreadable(String, reason: String)
     case bad(String, Int, String)
 
     public var description: String {
         switch self {
         case .missing(let p): return "the configuration file \(p) does not exist (from --config or HVCTL_CONFIG)"
-        case .unreadable(let p): return "cannot read the configuration file \(p)"
+        case .unreadable(let p, let reason): return "cannot read the configuration file \(p): \(reason)"
         case .bad(let p, let line, let what): return "\(p):\(line): \(what)"
         }
     }

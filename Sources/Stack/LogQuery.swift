@@ -36,6 +36,29 @@ public struct LogQuery: Sendable {
         return hook.hasSuffix(".sh") ? hook : hook + ".sh"
     }
 
+    /// What --phase may name: the stack phases, then unstack and clean.
+    public static let phases = HookCall.StackPhase.allCases.map(\.rawValue) + ["unstack", "clean"]
+
+    /// "20-foo.sh" or "20-foo", as a hook that can run is named.
+    public static func isHookName(_ hook: String) -> Bool {
+        if case .hook = HookName.classify(hook.hasSuffix(".sh") ? hook : hook + ".sh") { return true }
+        return false
+    }
+
+    /// Whether `text` has the form sd_journal_seek_cursor() takes: `;`-separated `k=hex`
+    /// fields (s, i, b, m, t, x) that pin an entry by seqnum, by boot and monotonic time, or
+    /// by realtime. Checked up front so a typo is an error that says so.
+    public static func isCursor(_ text: String) -> Bool {
+        var keys = Set<Character>()
+        for field in text.split(separator: ";", omittingEmptySubsequences: false) {
+            guard field.count > 2, let key = field.first, "sibmtx".contains(key), field.dropFirst().first == "=",
+                field.dropFirst(2).allSatisfy(\.isHexDigit)
+            else { return false }
+            keys.insert(key)
+        }
+        return keys.isSuperset(of: ["s", "i"]) || keys.isSuperset(of: ["b", "m"]) || keys.contains("t")
+    }
+
     /// Whether the scope is one run's hooks, which a follower leaves when the run ends.
     public var isRunScope: Bool {
         switch scope {
@@ -67,12 +90,14 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     case noSuchRun(String)
     case badPattern(String)
     case badTime(String)
+    case exportUnwritable(String, reason: String)
 
     public var description: String {
         switch self {
         case .noRuns: return "the journal holds no hvctl run yet (run hooks first: hvctl hooks run …)"
         case .noSuchRun(let id): return "the journal holds nothing of run '\(id)'"
         case .badPattern(let p): return "invalid --grep pattern '\(p)'"
+        case .exportUnwritable(let path, let reason): return "cannot write the export to \(path): \(reason)"
         case .badTime(let t):
             return "invalid time '\(t)': use 'YYYY-MM-DD HH:MM[:SS]', 'HH:MM[:SS]', 'today', 'yesterday', 'now', or a relative time like -1h, -30min, -10s"
         }

@@ -87,6 +87,8 @@ public struct StackFlow: Sendable {
     /// Runs `flow`; throws `FlowError.stepFailed` naming the step (the first one in stack,
     /// the first of possibly several in unstack and clean).
     public func run(_ flow: String) async throws {
+        // A bad extras.d is refused before anything is recorded or done.
+        _ = try plan(flow)
         var record = HostState.Run(id: context.run.value + recordSuffix, flow: flow, driver: driver.name, started: Date())
         try context.state.update { $0.record(record) }
         let stopsEarly = flow == "stack"
@@ -153,8 +155,9 @@ public struct StackFlow: Sendable {
         case "start": _ = try await driver.start(context)
         case "stop": onEvent(.stopped(try await driver.stop(context, force: force)))
         case "cleanup":
-            let report = try await driver.cleanup(context, dryRun: false)
-            if let skipped = report.skipped { context.progress("cleanup skipped: \(skipped)") }
+            let scope = CleanupScope.everything(sparing: RunLease.liveRuns(context.state).subtracting([context.run.value]))
+            let report = try await driver.cleanup(context, dryRun: false, scope: scope)
+            if let unreachable = report.unreachable { context.progress("cleanup skipped: \(unreachable)") }
         default: break
         }
         session.log(verb)

@@ -81,6 +81,23 @@ final class BusMessage {
         return v
     }
 
+    func readBool() throws(BusMessageError) -> Bool {
+        var v: Int32 = 0
+        try check(sd_bus_message_read_basic(pointer, CChar(UInt8(ascii: "b")), &v), "read b")
+        return v != 0
+    }
+
+    /// Enters an array, struct or variant; false at the end of the enclosing array.
+    func enter(_ type: Character, _ contents: String) throws(BusMessageError) -> Bool {
+        let r = sd_bus_message_enter_container(pointer, CChar(type.asciiValue!), contents)
+        try check(r, "enter \(type)\(contents)")
+        return r > 0
+    }
+
+    func exit() throws(BusMessageError) {
+        try check(sd_bus_message_exit_container(pointer), "exit container")
+    }
+
     func readBytes() throws(BusMessageError) -> [UInt8] {
         var data: UnsafeRawPointer? = nil
         var size = 0

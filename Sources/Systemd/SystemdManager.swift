@@ -60,6 +60,11 @@ public actor SystemdManager {
             case .failure(let reason):
                 attempts.append("\(candidate): \(reason.reason)")
             case .success(let opened):
+                if let failure = Self.awaitReady(opened, limit: min(callTimeout, .seconds(10))) {
+                    attempts.append("\(candidate): \(failure.reason)")
+                    sd_bus_flush_close_unref(opened)
+                    continue
+                }
                 // Bounds every call, property reads included, not only those made via call().
                 sd_bus_set_method_call_timeout(opened, callTimeout.microseconds)
                 bus = opened
@@ -104,6 +109,23 @@ public actor SystemdManager {
         }
         guard r >= 0, let b else { return .failure(OpenFailure(errnoText(r))) }
         return .success(b)
+    }
+
+    /// Drives the connection's authentication and Hello until it is ready, for at most
+    /// `limit`. sd-bus would otherwise wait up to its fixed 90 s authentication timeout
+    /// inside the first call when the peer accepts the connection and never answers.
+    private static func awaitReady(_ bus: OpaquePointer, limit: Duration) -> OpenFailure? {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while sd_bus_is_ready(bus) <= 0 {
+            let r = sd_bus_process(bus, nil)
+            if r < 0 { return OpenFailure(errnoText(r)) }
+            if r > 0 { continue }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return OpenFailure("connected, but no answer within \(limit.formattedSeconds)") }
+            let w = sd_bus_wait(bus, min(left, .milliseconds(100)).microseconds)
+            if w < 0 && w != -EINTR { return OpenFailure(errnoText(w)) }
+        }
+        return nil
     }
 
     /// One match that feeds `jobs` for the life of the connection.
@@ -168,6 +190,66 @@ public actor SystemdManager {
         }
     }
 
+    /// Stops several units at once: every stop job is queued first, then all are awaited, so
+    /// systemd tears them down in parallel. A unit that is not loaded counts as stopped.
+    public func stop(units names: [String], timeout: Duration = .seconds(90)) throws -> [JobResult] {
+        var queued: [(unit: String, job: String)] = []
+        defer { for q in queued { jobs.forget(q.job) } }
+        for name in names {
+            try Self.validate(name)
+            guard let reply = try call("StopUnit", target: name, tolerating: ["org.freedesktop.systemd1.NoSuchUnit"], { m in
+                try m.append(name)
+                try m.append(JobMode.replace.rawValue)
+            }) else { continue }
+            let path = try reply.readObjectPathOrThrow("StopUnit", name)
+            jobs.await(path)
+            queued.append((name, path))
+        }
+        return try queued.map { try JobResult(unit: $0.unit, result: waitForJob($0.job, what: "StopUnit \($0.unit)", limit: timeout)) }
+    }
+
+    /// Loaded units whose names match one of `patterns` (shell globs, as `systemctl list-units`).
+    public func listUnits(matching patterns: [String]) throws -> [UnitState] {
+        let reply = try call("ListUnitsByPatterns", target: patterns.joined(separator: " ")) { m in
+            try m.append([String]())
+            try m.append(patterns)
+        }!
+        do {
+            var units: [UnitState] = []
+            _ = try reply.enter("a", "(ssssssouso)")
+            while try reply.enter("r", "ssssssouso") {
+                let name = try reply.readString()
+                _ = try reply.readString()  // description
+                let load = try reply.readString()
+                let active = try reply.readString()
+                let sub = try reply.readString()
+                _ = try reply.readString()  // following
+                _ = try reply.readObjectPath()
+                _ = try reply.readUInt32()  // job id
+                _ = try reply.readString()  // job type
+                _ = try reply.readObjectPath()
+                try reply.exit()
+                units.append(UnitState(name: name, loadState: load, activeState: active, subState: sub, result: nil))
+            }
+            try reply.exit()
+            return units
+        } catch {
+            throw SystemdError.callFailed(method: "ListUnitsByPatterns", target: patterns.joined(separator: " "), message: "\(error)")
+        }
+    }
+
+    /// True for a unit made over D-Bus (StartTransientUnit), false for one from a unit file.
+    public func isTransient(_ name: String) throws -> Bool {
+        try Self.validate(name)
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var value: Int32 = 0
+        let r = sd_bus_get_property_trivial(
+            bus, Self.destination, UnitName.objectPath(name), Self.unitInterface, "Transient", &error, CChar(UInt8(ascii: "b")), &value)
+        guard r >= 0 else { throw SystemdError.callFailed(method: "Get Transient", target: name, message: Self.text(of: &error, r)) }
+        return value != 0
+    }
+
     private func job(_ verb: String, _ name: String, _ mode: JobMode, _ timeout: Duration) throws -> JobResult {
         try Self.validate(name)
         let path = try call(verb, target: name) { m in
@@ -211,6 +293,9 @@ public actor SystemdManager {
         }
         guard let program = service.command.first, program.hasPrefix("/") else {
             throw SystemdError.invalidUnitName(service.name, reason: "the command must start with an absolute path")
+        }
+        guard service.type == "oneshot" else {
+            throw SystemdError.invalidUnitName(service.name, reason: "run() waits for a oneshot service; use launch() for type \(service.type)")
         }
         // On the private socket nothing can pin the unit (no AddRef), so keep failed units
         // loaded long enough to read their exit status, then reset them ourselves.
@@ -267,6 +352,28 @@ public actor SystemdManager {
         return result
     }
 
+    /// Starts `service` (Type=exec) and returns once systemd has executed its command; the
+    /// service then runs on its own, collected by systemd when it ends.
+    public func launch(_ service: TransientService) throws {
+        try Self.validate(service.name)
+        guard let program = service.command.first, program.hasPrefix("/") else {
+            throw SystemdError.invalidUnitName(service.name, reason: "the command must start with an absolute path")
+        }
+        var service = service
+        if service.type == "oneshot" { service.type = "exec" }
+        let path = try call("StartTransientUnit", target: service.name) { m in
+            try m.append(service.name)
+            try m.append(JobMode.fail.rawValue)
+            try m.open("a", "(sv)")
+            try Self.appendProperties(of: service, collectMode: "inactive-or-failed", addRef: false, to: m)
+            try m.close()
+            try m.open("a", "(sa(sv))")
+            try m.close()
+        }!.readObjectPathOrThrow("StartTransientUnit", service.name)
+        let result = try waitForJob(path, what: "\(service.name) to start", limit: callTimeout, cancellable: false)
+        guard result == "done" else { throw SystemdError.jobFailed(unit: service.name, verb: "start", result: result) }
+    }
+
     private static func appendProperties(
         of s: TransientService, collectMode: String, addRef: Bool, to m: BusMessage
     ) throws(BusMessageError) {
@@ -281,7 +388,7 @@ public actor SystemdManager {
         try property("Description", "s") { () throws(BusMessageError) in
             try m.append(s.description ?? "hvctl: \(s.command.joined(separator: " "))")
         }
-        try property("Type", "s") { () throws(BusMessageError) in try m.append("oneshot") }
+        try property("Type", "s") { () throws(BusMessageError) in try m.append(s.type) }
         try property("CollectMode", "s") { () throws(BusMessageError) in try m.append(collectMode) }
         if addRef {
             try property("AddRef", "b") { () throws(BusMessageError) in try m.append(true) }

@@ -1,4 +1,4 @@
-/// A command to run once as a transient `Type=oneshot` service, and what it ran with.
+/// A command to run as a transient service (`Type=oneshot` unless said otherwise), and what it ran with.
 public struct TransientService: Sendable {
     /// Full unit name, ending in `.service`; hvctl uses `hvctl-<run>-….service`.
     public var name: String
@@ -25,6 +25,9 @@ public struct TransientService: Sendable {
     /// Any other unit properties, by their D-Bus names (e.g. "PrivateTmp", "MemoryMax",
     /// "TimeoutStopUSec"), for settings this struct has no field for, such as sandboxing.
     public var extraProperties: [(name: String, value: UnitPropertyValue)] = []
+    /// "oneshot" for `SystemdManager.run` (it waits for the command to exit); "exec" for
+    /// `SystemdManager.launch` (a helper that outlives the call, such as a run's reaper).
+    public var type = "oneshot"
 
     public init(name: String, command: [String]) {
         self.name = name

@@ -88,7 +88,7 @@ struct StartCommand: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let began = clock.now
-        try await options.locked { try await flow.run("stack") }
+        try await options.locked(flow, "start") { try await flow.run("stack") }
         say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, (clock.now - began).inSeconds))
     }
 }
@@ -113,7 +113,7 @@ struct StopCommand: AsyncParsableCommand {
     @Flag(help: "Stop the daemon even if hvctl did not start it.")
     var force = false
 
-    @Option(help: ArgumentHelp("Seconds instances get to shut down before they are killed (default 10).", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds instances get to shut down before they are killed (default 10).", valueName: "seconds"))
     var grace: Int?
 
     func validate() throws {
@@ -130,48 +130,7 @@ struct StopCommand: AsyncParsableCommand {
             return
         }
         let unstack = flow
-        try await options.locked { try await unstack.run("unstack") }
-    }
-}
-
-struct CleanupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cleanup",
-        abstract: "Remove everything of a driver that carries hvctl's mark, and nothing else.",
-        discussion: """
-            For docker: every container, network, volume and image labelled \
-            org.hvctl.managed=true. A stopped daemon is not started to look.
-            """
-    )
-
-    @Argument(help: "The driver (default: the active driver).")
-    var driver: String?
-
-    @OptionGroup var options: DriverOptions
-
-    @Flag(help: "Show what would be removed and remove nothing.")
-    var dryRun = false
-
-    @Option(name: .shortAndLong, help: "Output format: text or json.")
-    var output: OutputFormat = .text
-
-    func run() async throws {
-        let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
-        let report = try await session.driver.cleanup(session.context, dryRun: dryRun)
-        if !dryRun { session.log("cleanup: \(report.count) items removed\(report.skipped.map { "; skipped: \($0)" } ?? "")") }
-        if output == .json {
-            printJSON(report)
-        } else {
-            for (kind, names) in report.removed.sorted(by: { $0.key < $1.key }) {
-                for n in names { say("\(dryRun ? "would remove" : "removed") \(kind) \(n)") }
-            }
-            if report.skipped == nil {
-                say(String(format: "%@: %d item%@ %@ (kill %.2f s, removal %.2f s)", session.driver.name, report.count,
-                           report.count == 1 ? "" : "s", dryRun ? "to remove" : "removed", report.killSeconds, report.removeSeconds))
-            }
-        }
-        for item in report.kept { note("kept \(item): containers hvctl did not create still use it") }
-        if let skipped = report.skipped { note("\(session.driver.name): nothing cleaned: \(skipped)") }
+        try await options.locked(flow, "stop") { try await unstack.run("unstack") }
     }
 }
 

@@ -37,12 +37,17 @@ struct FlowOptions: ParsableArguments {
         }
     }
 
-    /// Runs `body` holding the host lock, stopping cleanly on SIGINT/SIGTERM.
-    func locked(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    /// Runs `body` holding the host lock and the run's lease (RunGuard: if hvctl dies in the
+    /// middle, what the run made is reaped), stopping cleanly on SIGINT/SIGTERM.
+    func locked(_ flow: StackFlow, _ command: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        // A bad extras.d is refused before the run takes its lease and reaper.
+        _ = try flow.plan("stack")
         let lock = HostLock()
         try await lock.acquire(wait: !noWait) { note($0) }
         defer { lock.release() }
-        try await cancellingOnInterrupt(body)
+        try await RunGuard.guarding(flow.session.context, command: "hvctl \(command) \(flow.session.driver.name)", note: note) {
+            try await cancellingOnInterrupt(body)
+        }
     }
 }
 
@@ -98,7 +103,7 @@ struct SwitchCommand: AsyncParsableCommand {
             try change.plan().forEach(say)
             return
         }
-        try await options.locked {
+        try await options.locked(flow, "switch") {
             try await change.run()
         }
         say("switched to \(flow.session.driver.name); it is the active driver")
@@ -123,7 +128,7 @@ enum FlowRunner {
             try flow.plan(name).forEach(say)
             return
         }
-        try await options.locked {
+        try await options.locked(flow, name) {
             try await flow.run(name)
         }
         say("\(name) of \(flow.session.driver.name) done (run \(flow.session.context.run))")

@@ -27,7 +27,9 @@ struct HookOptions: ParsableArguments {
     @Option(name: .customLong("env"), help: ArgumentHelp("Give hooks NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
     var env: [String] = []
 
-    @Option(help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
+    // Unconditional, so `--hook-timeout -1` is refused as a bad number of seconds rather than
+    // mistaken for an option.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Kill a hook (and its children) after this many seconds (default: $HVCTL_HOOK_TIMEOUT, else 1800).", valueName: "seconds"))
     var hookTimeout: Int?
 
     @Option(help: "Run hooks as this user instead of root.")

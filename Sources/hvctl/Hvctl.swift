@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Glibc
+import Hooks
 
 @main
 struct Hvctl: AsyncParsableCommand {
@@ -22,7 +24,7 @@ struct Hvctl: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self,
+            StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self, ReapCommand.self,
             StackCommand.self, UnstackCommand.self, CleanCommand.self, SwitchCommand.self,
             DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self,
         ]
@@ -65,7 +67,25 @@ struct Hvctl: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // --help, --version, and an ExitCode (whose command already said why) are the
+            // parser's to print.
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data((errorLine(for: error) + "\n").utf8))
+            Glibc.exit(exitCode(for: error).rawValue)
         }
+    }
+
+    /// Every error is one line on stderr, so scripts and CI logs can quote it whole: the
+    /// parser's usage block shrinks to a pointer at the right --help, and a newline (or other
+    /// control character) inside a message, say from a file name, is shown escaped.
+    static func errorLine(for error: Error) -> String {
+        var line = "Error: " + OneLine.escaping(message(for: error).trimmingCharacters(in: .whitespacesAndNewlines))
+        if exitCode(for: error) == .validationFailure,
+            let see = fullMessage(for: error).split(separator: "\n").last(where: { $0.contains("See '") }),
+            let open = see.firstIndex(of: "'"), let close = see.lastIndex(of: "'"), open < close
+        {
+            line += " (see \(see[open...close]))"
+        }
+        return line
     }
 }

@@ -23,8 +23,12 @@ struct InstanceCommand: AsyncParsableCommand {
         @OptionGroup var options: DriverOptions
 
         func run() async throws {
+            try InstanceName.validate(name)
             let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
-            let instance = try await session.driver.launch(name, image: image, session.context)
+            let command = "hvctl instance launch \(name) --driver \(session.driver.name)"
+            let instance = try await RunGuard.guarding(session.context, command: command, note: note) {
+                try await session.driver.launch(name, image: image, session.context)
+            }
             say("launched \(instance.name) on \(instance.driver) (\(instance.id.prefix(12)))")
         }
     }

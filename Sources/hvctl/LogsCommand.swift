@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Hypervisors
 import Stack
+import Systemd
 
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: "Only this hook (20-foo.sh or 20-foo).") var hook: String?
     @Option(help: "Only this phase (pre-install, install, post-config, extra, test-config, unstack, clean).") var phase: String?
     @Option(help: "The lines of this unit instead.") var unit: String?
-    @Option(name: [.customShort("n"), .long], help: "Only the last N lines.") var lines: Int?
+    // Unconditional, so `-n -5` reaches validate() and is refused as a count rather than
+    // mistaken for an option.
+    @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "Only the last N lines.") var lines: Int?
     @Option(parsing: .unconditional, help: "Lines at or after this time.") var since: String?
     @Option(parsing: .unconditional, help: "Lines at or before this time.") var until: String?
     @Option(name: .shortAndLong, help: "This priority and more urgent: 0-7 or emerg, alert, crit, err, warning, notice, info, debug.") var priority: String?
@@ -52,9 +55,30 @@ struct LogsCommand: AsyncParsableCommand {
         if driver != nil && (run != nil || allRuns || hook != nil) {
             throw ValidationError("a driver's logs take no --run, --all-runs or --hook")
         }
+        if let driver, !Drivers.names.contains(driver) {
+            throw ValidationError("unknown driver '\(driver)'; known drivers: \(Drivers.names.joined(separator: ", "))")
+        }
+        if let priority { _ = try Self.level(priority) }
         if let lines, lines < 0 { throw ValidationError("-n takes a number of lines, 0 or more") }
         if LogFormat(rawValue: output) == nil {
             throw ValidationError("invalid output '\(output)': use short, short-precise, json or cat")
+        }
+        // Selectors become journal matches and name units: refuse what cannot select
+        // anything instead of quietly showing nothing.
+        if let run, RunID(run) == nil {
+            throw ValidationError("invalid --run '\(run)': a run id is 1 to 32 lower-case letters, digits and '_', as hvctl prints it")
+        }
+        if let unit, let problem = UnitName.problem(with: unit) {
+            throw ValidationError("invalid --unit '\(unit)': \(problem)")
+        }
+        if let hook, !LogQuery.isHookName(hook) {
+            throw ValidationError("invalid --hook '\(hook)': expected a hook's file name, NN-name.sh or NN-name")
+        }
+        if let phase, !LogQuery.phases.contains(phase) {
+            throw ValidationError("invalid --phase '\(phase)': use \(LogQuery.phases.joined(separator: ", "))")
+        }
+        if let afterCursor, !LogQuery.isCursor(afterCursor) {
+            throw ValidationError("invalid --after-cursor '\(afterCursor)': not a journal cursor; use one printed by --show-cursor")
         }
     }
 
@@ -64,6 +88,7 @@ struct LogsCommand: AsyncParsableCommand {
         try await cancellingOnInterrupt {
             var reader = try await LogReader.open(query, format: export != nil ? .shortPrecise : format)
             if let export {
+                try Self.prepareExportDirectory(export)
                 let lines = try await reader.readAll()
                 let summary = try LogExport.write(lines, raw: try await reader.rawEntries(), run: reader.run, to: export)
                 say("exported \(summary.entries) entries of \(reader.run.map { "run \($0)" } ?? "the selection") to \(export): \(summary.files.joined(separator: ", "))")
@@ -100,12 +125,26 @@ struct LogsCommand: AsyncParsableCommand {
         }
     }
 
+    /// The export directory, made if missing, before anything is written to it; the error
+    /// says why in one line (Foundation's own is an NSError dump).
+    static func prepareExportDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw LogError.exportUnwritable(path, reason: "it exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = underlying.map { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : $0.localizedDescription }
+            throw LogError.exportUnwritable(path, reason: reason ?? (error as NSError).localizedDescription)
+        }
+    }
+
     private func makeQuery() throws -> LogQuery {
         var q = LogQuery()
         if let driver {
-            guard Drivers.names.contains(driver) else {
-                throw ValidationError("unknown driver '\(driver)'; known drivers: \(Drivers.names.joined(separator: ", "))")
-            }
             let units = ["docker": "docker.service", "libvirt": "libvirtd.service"]
             q.scope = .driver(name: driver, unit: units[driver])
         } else if let unit {
@@ -122,14 +161,16 @@ struct LogsCommand: AsyncParsableCommand {
         q.until = try until.map { try LogTime.parse($0) }
         q.pattern = grep
         q.afterCursor = afterCursor
-        if let priority {
-            let names = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
-            guard let level = Int(priority) ?? names.firstIndex(of: priority), (0...7).contains(level) else {
-                throw ValidationError("invalid priority '\(priority)': use 0-7 or \(names.joined(separator: ", "))")
-            }
-            q.maxPriority = level
-        }
+        q.maxPriority = try priority.map(Self.level)
         return q
+    }
+
+    static func level(_ priority: String) throws -> Int {
+        let names = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+        guard let level = Int(priority) ?? names.firstIndex(of: priority), (0...7).contains(level) else {
+            throw ValidationError("invalid priority '\(priority)': use 0-7 or \(names.joined(separator: ", "))")
+        }
+        return level
     }
 }
 

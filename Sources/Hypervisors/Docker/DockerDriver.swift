@@ -104,23 +104,56 @@ public struct DockerDriver: Hypervisor {
         return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
     }
 
-    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
-        var report = CleanupReport(dryRun: dryRun)
-        guard try await context.systemd.unit(Self.service).isActive else {
-            report.skipped = "docker.service is not running and hvctl does not start it just to clean up; its containers are not running either (start it with `hvctl start docker`, then clean up)"
+    public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
+        var report = CleanupReport(driver: name, dryRun: dryRun)
+        let service = try await context.systemd.unit(Self.service)
+        guard service.isKnown else {
+            report.notInstalled = true
             return report
         }
-        let client = try await engine(context)
+        guard service.isActive else {
+            report.unreachable = "docker.service is \(service.activeState), and hvctl does not start it just to clean up (`hvctl start docker`, then clean up)"
+            return report
+        }
+        let client: EngineClient
+        do {
+            client = try await engine(context, timeout: .seconds(10))
+        } catch {
+            report.unreachable = "docker.service is active but the daemon does not answer on \(context.settings.dockerSocket): \(error)"
+            return report
+        }
         let filter = [Self.managedFilter]
-        let containers = try await client.containers(labels: Self.containerFilter)
-        let networks = try await client.networks(labels: filter)
-        let volumes = try await client.volumes(labels: filter)
-        let images = try await client.images(labels: filter)
+        func split<T>(_ items: [T], labels: (T) -> [String: String]?, name: (T) -> String, kind: String) -> [T] {
+            var inScope: [T] = []
+            for item in items {
+                let run = labels(item)?[HvctlMark.run]
+                if scope.includes(run: run) {
+                    inScope.append(item)
+                } else if scope.run == nil {
+                    report.spared.append("\(kind) \(name(item)) (run \(run ?? "?") is still going)")
+                }
+            }
+            return inScope
+        }
+        let containers = split(try await client.containers(labels: Self.containerFilter), labels: \.Labels, name: \.name, kind: "container")
+        let networks = split(try await client.networks(labels: filter), labels: \.Labels, name: \.Name, kind: "network")
+        let volumes = split(try await client.volumes(labels: filter), labels: \.Labels, name: \.Name, kind: "volume")
+        let images = split(try await client.images(labels: filter), labels: \.Labels, name: { $0.RepoTags?.first ?? $0.Id }, kind: "image")
         report.removed = [
             "container": containers.map(\.name), "network": networks.map(\.Name),
             "volume": volumes.map(\.Name), "image": images.map { $0.RepoTags?.first ?? $0.Id },
         ].filter { !$0.value.isEmpty }
-        if dryRun { return report }
+        if dryRun {
+            // What else is there, so a dry run shows that hvctl looked and leaves it.
+            let all = try await (client.containers(labels: []), client.networks(labels: []), client.volumes(labels: []), client.images(labels: []))
+            report.unmarked = [
+                "container": all.0.filter { !Self.isHvctlContainer($0.Labels) }.count,
+                "network": all.1.filter { $0.Labels?[HvctlMark.managed] != "true" && !["bridge", "host", "none"].contains($0.Name) }.count,
+                "volume": all.2.filter { $0.Labels?[HvctlMark.managed] != "true" }.count,
+                "image": all.3.filter { $0.Labels?[HvctlMark.managed] != "true" }.count,
+            ]
+            return report
+        }
 
         let clock = ContinuousClock()
         // Kill first, then remove: the two costs are told apart, and a removal never waits
@@ -146,8 +179,9 @@ public struct DockerDriver: Hypervisor {
         report.kept = await kept.items
         if !report.kept.isEmpty {
             report.removed["image"] = report.removed["image"]?.filter { !report.kept.contains($0) }
+            if report.removed["image"]?.isEmpty == true { report.removed["image"] = nil }
         }
-        try context.state.update { $0[driver: name].baseImage = nil }
+        if !images.isEmpty && report.kept.isEmpty { try context.state.update { $0[driver: name].baseImage = nil } }
         return report
     }
 
@@ -283,9 +317,12 @@ public struct DockerDriver: Hypervisor {
         } else {
             tar = try BaseImage.rootfs()
         }
+        // Managed, but no run's: the base image is shared by every run's instances, like the
+        // compute config, so a reaper never takes it away from a run still using it; only
+        // `hvctl cleanup` removes it.
         try await client.importImage(
             tar, repository: BaseImage.repository, tag: BaseImage.tag,
-            changes: ["LABEL \(HvctlMark.managed)=true", "LABEL \(HvctlMark.run)=\(context.run.value)", "CMD [\"/bin/sh\"]"])
+            changes: ["LABEL \(HvctlMark.managed)=true", "CMD [\"/bin/sh\"]"])
         try context.state.update { $0[driver: name].baseImage = reference }
         return reference
     }

@@ -36,15 +36,18 @@ extension EngineClient {
     public struct NetworkSummary: Decodable, Sendable {
         public var Id: String
         public var Name: String
+        public var Labels: [String: String]?
     }
 
     public struct VolumeSummary: Decodable, Sendable {
         public var Name: String
+        public var Labels: [String: String]?
     }
 
     /// `?filters={"label":[…]}`, as the API wants it.
     static func labelFilter(_ labels: [String]) -> String {
-        let json = try! JSONSerialization.data(withJSONObject: ["label": labels], options: [.sortedKeys])
+        // An empty filter list means "no filter" to the daemon: everything is listed.
+        let json = try! JSONSerialization.data(withJSONObject: labels.isEmpty ? [:] : ["label": labels], options: [.sortedKeys])
         return "filters=" + percentEncoded(String(decoding: json, as: UTF8.self))
     }
 

@@ -67,11 +67,15 @@ public struct FakeDriver: Hypervisor {
         return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
     }
 
-    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
+    public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
         try record("cleanup", context)
-        let names = try load(context).map(\.name)
-        if !dryRun { try save([], context) }
-        return CleanupReport(removed: names.isEmpty ? [:] : ["instance": names], dryRun: dryRun)
+        let all = try load(context)
+        let (gone, stay) = (all.filter { scope.includes(run: $0.run) }, all.filter { !scope.includes(run: $0.run) })
+        if !dryRun && !gone.isEmpty { try save(stay, context) }
+        var report = CleanupReport(driver: name, dryRun: dryRun)
+        if !gone.isEmpty { report.removed["instance"] = gone.map(\.name) }
+        report.spared = stay.filter { scope.run == nil && scope.sparing.contains($0.run ?? "") }.map { "instance \($0.name)" }
+        return report
     }
 
     public func status(_ context: DriverContext) async throws -> DriverStatus {

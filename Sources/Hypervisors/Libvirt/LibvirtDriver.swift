@@ -124,16 +124,36 @@ public struct LibvirtDriver: Hypervisor {
         return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
     }
 
-    public func cleanup(_ context: DriverContext, dryRun: Bool) async throws -> CleanupReport {
-        var report = CleanupReport(dryRun: dryRun)
-        if Self.usesLocalDaemon(context.settings.libvirtURI), try await !context.systemd.unit(Self.service).isActive {
-            report.skipped = "libvirtd.service is not running and hvctl does not start it just to clean up (start it with `hvctl start libvirt`, then clean up)"
+    public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
+        var report = CleanupReport(driver: name, dryRun: dryRun)
+        if Self.usesLocalDaemon(context.settings.libvirtURI) {
+            let service = try await context.systemd.unit(Self.service)
+            guard service.isKnown else {
+                report.notInstalled = true
+                return report
+            }
+            guard service.isActive else {
+                report.unreachable = "libvirtd.service is \(service.activeState), and hvctl does not start it just to clean up (`hvctl start libvirt`, then clean up)"
+                return report
+            }
+        }
+        let connection: LibvirtConnection
+        do {
+            connection = try await connect(context)
+        } catch {
+            report.unreachable = "\(context.settings.libvirtURI) does not connect: \(error)"
             return report
         }
-        let connection = try await connect(context)
-        let targets = try await marked(connection).map(\.domain)
+        let all = try await marked(connection)
+        let targets = all.filter { scope.includes(run: $0.run) }.map(\.domain)
+        if scope.run == nil {
+            report.spared = all.filter { scope.sparing.contains($0.run ?? "") }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
+        }
         if !targets.isEmpty { report.removed["domain"] = targets.map(\.name) }
-        if dryRun { return report }
+        if dryRun {
+            report.unmarked["domain"] = try await connection.domains().count - all.count
+            return report
+        }
         let clock = ContinuousClock()
         // One connection serves one call at a time (its actor's thread), so fan out over a
         // few connections: destroying a QEMU domain waits for the process to die.

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// What hvctl remembers about this host between commands: the active driver and, per driver,
 /// what hvctl itself did (so `stop` only stops a daemon hvctl started).
@@ -86,7 +87,17 @@ public struct StateStore: Sendable {
     }
 
     public func load() throws -> HostState {
-        guard let data = FileManager.default.contents(atPath: file) else { return HostState() }
+        // Only a missing file means "no state yet"; anything else in the way is reported.
+        var st = stat()
+        if stat(directory, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR { throw StateError.notADirectory(path: directory) }
+        if stat(file, &st) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return HostState() }
+            throw StateError.unreadable(path: file, reason: String(cString: strerror(errno)))
+        }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw StateError.unreadable(path: file, reason: (st.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it is not a regular file") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw StateError.unreadable(path: file, reason: String(cString: strerror(errno)))
+        }
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
@@ -120,6 +131,8 @@ public struct StateStore: Sendable {
 public enum StateError: Error, Equatable, Sendable, CustomStringConvertible {
     case corrupt(path: String)
     case unwritable(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+    case notADirectory(path: String)
 
     public var description: String {
         switch self {
@@ -127,6 +140,10 @@ public enum StateError: Error, Equatable, Sendable, CustomStringConvertible {
             return "hvctl's state file \(path) is not valid; it was left as it is: look at it, then move it away to start afresh"
         case .unwritable(let path, let reason):
             return "cannot write hvctl's state file \(path): \(reason)"
+        case .unreadable(let path, let reason):
+            return "cannot read hvctl's state file \(path): \(reason); it was left as it is"
+        case .notADirectory(let path):
+            return "hvctl's state directory \(path) is not a directory; move it away, or set HVCTL_STATE_DIR"
         }
     }
 }
