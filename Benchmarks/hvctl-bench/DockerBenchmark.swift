@@ -25,7 +25,7 @@ struct DockerBenchmark {
             try runProgram(hvctl, ["start", "docker"], environment: env)
             try make(count, network: network, tag: "h")
             let cleanupJSON = try capture(hvctl, ["cleanup", "docker", "-o", "json"], environment: env)
-            let report = try JSONSerialization.jsonObject(with: Data(cleanupJSON.utf8)) as? [String: Any] ?? [:]
+            let report = try driverReport(cleanupJSON, "docker")
             let kill = (report["killSeconds"] as? Double ?? 0) * 1000
             let removal = (report["removeSeconds"] as? Double ?? 0) * 1000
 

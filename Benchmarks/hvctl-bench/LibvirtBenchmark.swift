@@ -13,7 +13,7 @@ struct LibvirtBenchmark {
 
         let ours = try launch(tag: "h", env: env)
         let cleanupJSON = try capture(hvctl, ["cleanup", "libvirt", "-o", "json"], environment: env)
-        let report = try JSONSerialization.jsonObject(with: Data(cleanupJSON.utf8)) as? [String: Any] ?? [:]
+        let report = try driverReport(cleanupJSON, "libvirt")
         let destroy = (report["killSeconds"] as? Double ?? 0) * 1000
         let undefine = (report["removeSeconds"] as? Double ?? 0) * 1000
         guard (report["removed"] as? [String: [String]])?["domain"]?.count == ours.count else {

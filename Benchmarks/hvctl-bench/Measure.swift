@@ -31,6 +31,15 @@ func runProgram(_ path: String, _ arguments: [String], environment: [String: Str
     }
 }
 
+/// One driver's part of `hvctl cleanup -o json`.
+func driverReport(_ json: String, _ driver: String) throws -> [String: Any] {
+    let top = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+    guard let report = (top["drivers"] as? [[String: Any]])?.first(where: { $0["driver"] as? String == driver }) else {
+        throw BenchmarkError("hvctl cleanup -o json has no report for \(driver)")
+    }
+    return report
+}
+
 struct BenchmarkError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }

@@ -15,6 +15,10 @@ do {
         try SwitchBenchmark(hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
     }
+    if only == "cleanup" {
+        try CleanupBenchmark(hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     if only == "libvirt" {
         try LibvirtBenchmark(count: 30, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
@@ -31,6 +35,8 @@ do {
     try LibvirtBenchmark(count: 30, hvctl: hooks.hvctl).run()
     out("")
     try SwitchBenchmark(hvctl: hooks.hvctl).run()
+    out("")
+    try CleanupBenchmark(hvctl: hooks.hvctl).run()
 } catch {
     FileHandle.standardError.write(Data("hvctl-bench: \(error)\n".utf8))
     exit(1)

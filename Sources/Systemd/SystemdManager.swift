@@ -62,7 +62,8 @@ public actor SystemdManager {
             case .success(let opened):
                 if let failure = Self.awaitReady(opened, limit: min(callTimeout, .seconds(10))) {
                     attempts.append("\(candidate): \(failure.reason)")
-                    sd_bus_flush_close_unref(opened)
+                    // No flush: a peer that never answered would hold it for sd-bus's 90 s.
+                    sd_bus_close_unref(opened)
                     continue
                 }
                 // Bounds every call, property reads included, not only those made via call().
@@ -72,7 +73,7 @@ public actor SystemdManager {
                     _ = try version()
                 } catch {
                     attempts.append("\(candidate): \(error)")
-                    sd_bus_flush_close_unref(opened)
+                    sd_bus_close_unref(opened)
                     bus = nil
                     continue
                 }

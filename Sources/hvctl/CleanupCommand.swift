@@ -81,8 +81,9 @@ struct CleanupCommand: AsyncParsableCommand {
                 for n in names { say("\(verb) \(kind) \(n)") }
             }
             if driver.unreachable == nil {
-                say(String(format: "%@: %d item%@ %@ (kill %.2f s, removal %.2f s)", driver.driver, driver.count,
-                           driver.count == 1 ? "" : "s", dryRun ? "to remove" : "removed", driver.killSeconds, driver.removeSeconds))
+                var line = "\(driver.driver): \(driver.count) item\(driver.count == 1 ? "" : "s") \(dryRun ? "to remove" : "removed")"
+                if !dryRun && driver.count > 0 { line += String(format: " (kill %.2f s, removal %.2f s)", driver.killSeconds, driver.removeSeconds) }
+                say(line)
             }
             let unmarked = driver.unmarked.filter { $0.value > 0 }.sorted { $0.key < $1.key }
             if !unmarked.isEmpty {
@@ -101,18 +102,20 @@ struct CleanupCommand: AsyncParsableCommand {
 
 }
 
-/// The JSON form: the report with its derived lists spelled out.
+/// The JSON form: the report's fields, with its derived lists spelled out beside them.
 struct CleanupOutput: Encodable {
     var report: HostCleanup.Report
-    var remaining: [String]
-    var unreachable: [String]
-    var removed: Int
 
-    init(_ report: HostCleanup.Report) {
-        self.report = report
-        remaining = report.remaining
-        unreachable = report.unreachable
-        removed = report.removedCount
+    init(_ report: HostCleanup.Report) { self.report = report }
+
+    private enum Derived: String, CodingKey { case remaining, unreachable, removedCount }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var derived = encoder.container(keyedBy: Derived.self)
+        try derived.encode(report.remaining, forKey: .remaining)
+        try derived.encode(report.unreachable, forKey: .unreachable)
+        try derived.encode(report.removedCount, forKey: .removedCount)
     }
 }
 

@@ -8,6 +8,12 @@ public struct Witness {
         public var stdout: String
         public var stderr: String
         public var trimmed: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     @discardableResult

@@ -68,6 +68,7 @@ struct KillPoint: CustomTestStringConvertible, Sendable {
         points.append(KillPoint(name: "fake: during hook stack test-config", driver: "fake", arguments: ["stack", "fake"], trigger: .hook("stack test-config")))
         points.append(KillPoint(name: "fake: during hook clean", driver: "fake", arguments: ["clean", "fake"], trigger: .hook("clean")))
         points.append(KillPoint(name: "switch fake -> docker: during docker's hook stack extra", driver: "docker", arguments: ["switch", "docker"], trigger: .hook("stack extra"), prepare: .stackFake))
+        points.append(KillPoint(name: "hooks run: during a hook", driver: "fake", arguments: ["hooks", "run", "stack", "extra", "--driver", "fake"], trigger: .hook("stack extra")))
         return points
     }()
 }
@@ -94,7 +95,7 @@ func leftovers(of run: String, state: String) throws -> [String] {
     return found
 }
 
-@Suite("crash safety: SIGKILL at 20 points, the reaper, cleanup (test host)", .serialized)
+@Suite("crash safety: SIGKILL at 21 points, the reaper, cleanup (test host)", .serialized)
 struct CrashSafetyTests {
     init() {
         ensureDockerRunning()
@@ -152,7 +153,7 @@ struct CrashSafetyTests {
             return left.isEmpty ? true : nil
         }
         #expect(clean == true, "left behind by run \(run): \(left)")
-        if point.arguments.first != "instance" {
+        if ["stack", "unstack", "clean", "switch"].contains(point.arguments[0]) {
             let record = try String(contentsOfFile: state + "/state.json", encoding: .utf8)
             #expect(record.contains("died unfinished; reaped"), "the state does not say the run died: \(record)")
         }
