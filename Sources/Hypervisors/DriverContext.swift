@@ -51,3 +51,18 @@ public enum HvctlMark {
     public static let run = "org.hvctl.run"
     public static let instance = "org.hvctl.instance"
 }
+
+extension SystemdManager {
+    /// The unit's state once it is no longer on its way up (at most `limit`): a daemon
+    /// starting after a reboot, or started by a run that just died, is waited for rather
+    /// than reported unreachable.
+    func settledUnit(_ name: String, limit: Duration = .seconds(60)) async throws -> UnitState {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        var state = try await unit(name)
+        while state.activeState == "activating" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            state = try await unit(name)
+        }
+        return state
+    }
+}

@@ -99,25 +99,27 @@ public struct HostCleanup: Sendable {
             }
         }
         report.drivers.sort { $0.driver < $1.driver }
-        if sweepsHost && scope.run == nil { report.files = staleFiles(removing: !dryRun, anyRunLive: !scope.sparing.isEmpty) }
+        if sweepsHost && scope.run == nil { report.files = staleFiles(removing: !dryRun, anyRunLive: scope.anyLive) }
         return report
     }
 
-    /// Files a killed hvctl can leave: temp files of an interrupted atomic write (named
-    /// `.<file>.<pid>.tmp`, stale once that pid is gone) and, when no run is going, the
-    /// DevStack functions file hooks source. The lock file stays: removing a lock file
-    /// someone may be waiting on would let two holders in.
-    func staleFiles(removing: Bool, anyRunLive: Bool) -> [String] {
+    /// Files a killed hvctl can leave, and only those: temp files of an interrupted atomic
+    /// write of hvctl's own files (`.state.json.<pid>.tmp`, `.<run>.lease.<pid>.tmp`, …),
+    /// stale once that pid is gone, and, when no run is going, the DevStack functions file
+    /// hooks source. The lock file stays: removing a lock file someone may be waiting on
+    /// would let two holders in.
+    func staleFiles(removing: Bool, anyRunLive: @Sendable () -> Bool) -> [String] {
+        let ours = try! Regex(#"^\.(state\.json|devstack-functions\.sh|fake-instances\.json|[a-z0-9_]{1,32}\.lease)\.([0-9]+)\.tmp$"#)
         var stale: [String] = []
         for dir in [runtimeDirectory, context.state.directory, RunLease.directory(context.state)] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.hasSuffix(".tmp") {
-                let parts = name.split(separator: ".")
-                if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), kill(pid, 0) == 0 || errno == EPERM { continue }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                guard let match = try? ours.wholeMatch(in: name), let pid = match.output[2].substring.flatMap({ Int32($0) }) else { continue }
+                if kill(pid, 0) == 0 || errno == EPERM { continue }
                 stale.append(dir + "/" + name)
             }
         }
         let functions = runtimeDirectory + "/devstack-functions.sh"
-        if !anyRunLive && FileManager.default.fileExists(atPath: functions) { stale.append(functions) }
+        if FileManager.default.fileExists(atPath: functions) && !anyRunLive() { stale.append(functions) }
         if removing { stale = stale.filter { unlink($0) == 0 || errno == ENOENT } }
         return stale
     }

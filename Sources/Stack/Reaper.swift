@@ -43,7 +43,10 @@ public struct Reaper: Sendable {
                 if again.removedCount == 0 { break }
             }
         }
-        let clean = report.failures.isEmpty && report.remaining.isEmpty
+        // A daemon the run worked on that cannot be reached now (stopped, or still coming up
+        // after a reboot) may hold what it made: keep the lease for the next look.
+        let blocked = report.drivers.filter { $0.unreachable != nil && (dead.info.drivers ?? Drivers.names).contains($0.driver) }
+        let clean = report.failures.isEmpty && report.remaining.isEmpty && blocked.isEmpty
         if clean {
             Self.recordDeath(of: dead.info, in: context.state, detail: "reaped: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
             report.reapedRuns = [dead.info.run]
@@ -51,7 +54,9 @@ public struct Reaper: Sendable {
         dead.release(reaped: clean)
         JournalWriter.send(
             "hvctl reaper: run \(dead.info.run) (\(dead.info.command), pid \(dead.info.pid)) died unfinished; "
-                + (clean ? "removed \(report.removedCount) items" : "not all removed: \((report.failures + report.remaining).joined(separator: "; "))"),
+                + (clean
+                    ? "removed \(report.removedCount) items"
+                    : "not all removed, the lease stays for the next look: \((report.failures + report.remaining + report.unreachable).joined(separator: "; "))"),
             fields: [RunMarker.runField: dead.info.run])
         return report
     }

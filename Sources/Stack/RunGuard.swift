@@ -15,14 +15,14 @@ import Systemd
 ///    the reaper exits without touching anything.
 public enum RunGuard {
     public static func guarding<T>(
-        _ context: DriverContext, command: String, note: @escaping @Sendable (String) -> Void,
+        _ context: DriverContext, command: String, drivers: [String], note: @escaping @Sendable (String) -> Void,
         _ body: () async throws -> T
     ) async throws -> T {
         let runtime = HostCleanup.runtimeDirectory()
         await reapDead(context, runtimeDirectory: runtime, note: note)
         let info = RunLease.Info(
             run: context.run.value, pid: getpid(), command: command, started: Date(),
-            dockerSocket: context.settings.dockerSocket, libvirtURI: context.settings.libvirtURI)
+            dockerSocket: context.settings.dockerSocket, libvirtURI: context.settings.libvirtURI, drivers: drivers)
         // The reaper first: it watches this process until the lease exists, then the lease.
         do {
             try await context.systemd.launch(reaperUnit(context.run, owner: .current, store: context.state, runtimeDirectory: runtime))
@@ -40,7 +40,7 @@ public enum RunGuard {
         for dead in RunLease.scan(context.state).dead {
             note("run \(dead.info.run) (\(dead.info.command), pid \(dead.info.pid)) died unfinished; removing what it made")
             let report = await Reaper(context: context, runtimeDirectory: runtimeDirectory).reap(dead)
-            for problem in report.failures + report.remaining { note("  not removed: \(problem)") }
+            for problem in report.failures + report.remaining + report.unreachable { note("  not removed yet: \(problem)") }
         }
     }
 

@@ -21,14 +21,18 @@ public final class RunLease {
         /// Where the run's resources live, so a reaper reaches the same daemons.
         public var dockerSocket: String
         public var libvirtURI: String
+        /// The drivers the run works on: while one of their daemons cannot be reached, the
+        /// run's lease stays, so a later reaper gets to what it left there.
+        public var drivers: [String]?
 
-        public init(run: String, pid: Int32, command: String, started: Date, dockerSocket: String, libvirtURI: String) {
+        public init(run: String, pid: Int32, command: String, started: Date, dockerSocket: String, libvirtURI: String, drivers: [String]) {
             self.run = run
             self.pid = pid
             self.command = command
             self.started = started
             self.dockerSocket = dockerSocket
             self.libvirtURI = libvirtURI
+            self.drivers = drivers
         }
     }
 
@@ -61,20 +65,23 @@ public final class RunLease {
             throw LeaseError.unwritable(error.path, error.reason)
         }
         let path = path(info.run, store)
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LeaseError.unwritable(path, String(cString: strerror(errno))) }
-        // Nobody else can know the file yet, so this never blocks.
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let reason = String(cString: strerror(errno))
+        // Made under a temporary name, locked and written, then renamed into place: a lease
+        // is never seen unlocked or empty while its run is alive.
+        let temp = dir + "/.\(info.run).lease.\(getpid()).tmp"
+        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LeaseError.unwritable(temp, String(cString: strerror(errno))) }
+        func fail(_ what: String) -> LeaseError {
+            let error = LeaseError.unwritable(path, "\(what): \(String(cString: strerror(errno)))")
             close(fd)
-            unlink(path)
-            throw LeaseError.unwritable(path, reason)
+            unlink(temp)
+            return error
         }
-        // The content is only informative: a reader that finds it short still knows the run
-        // from the file name, so a crash in the middle of this write loses nothing.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw fail("flock") }
         if let data = try? Self.encoder.encode(info) {
             data.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
         }
+        guard link(temp, path) == 0 else { throw fail("cannot take the name (is run \(info.run) already going?)") }
+        unlink(temp)
         return RunLease(info: info, path: path, fd: fd)
     }
 
@@ -106,9 +113,20 @@ public final class RunLease {
         return (live, dead)
     }
 
-    /// The runs still going.
-    public static func liveRuns(_ store: StateStore) -> Set<String> {
-        Set(scan(store).live.map(\.run))
+    /// A run is going as long as its lease exists and is not one of `dead` (leases the caller
+    /// found unlocked and holds). Asked at the moment a resource is looked at, so a run that
+    /// began after a cleanup listed the leases is still recognised: a run takes its lease
+    /// before it creates anything.
+    /// `excluding`: the caller's own run, whose leftovers it may clean (hvctl clean).
+    public static func cleanupScope(_ store: StateStore, dead: [DeadRun] = [], excluding own: String? = nil) -> CleanupScope {
+        let notLive = Set(dead.map(\.info.run) + (own.map { [$0] } ?? []))
+        let dir = directory(store)
+        return .everything(
+            isLive: { run in !notLive.contains(run) && access(dir + "/\(run).lease", F_OK) == 0 },
+            anyLive: {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+                return names.contains { $0.hasSuffix(".lease") && !$0.hasPrefix(".") && !notLive.contains(String($0.dropLast(6))) }
+            })
     }
 
     /// Waits until `run` ends or dies (its lock is released). nil: it ended normally, or
@@ -119,7 +137,12 @@ public final class RunLease {
         let path = path(run, store)
         var fd = open(path, O_RDWR | O_CLOEXEC)
         while fd < 0 {
-            guard owner.isAlive else { return nil }
+            if !owner.isAlive {
+                // It may have taken the lease just before dying: one last look.
+                fd = open(path, O_RDWR | O_CLOEXEC)
+                if fd < 0 { return nil }
+                break
+            }
             try? await Task.sleep(for: .milliseconds(10))
             fd = open(path, O_RDWR | O_CLOEXEC)
         }
@@ -135,7 +158,7 @@ public final class RunLease {
                 done.resume(returning: r == 0)
             }
         }
-        guard locked, !isUnlinked(fd) else {
+        guard locked, !isUnlinked(fd, path: path) else {
             close(fd)
             return nil
         }
@@ -157,16 +180,21 @@ public final class RunLease {
             return .live(info)
         }
         // Removed between our open and our lock: that run just ended normally.
-        if isUnlinked(fd) {
+        if isUnlinked(fd, path: path) {
             close(fd)
             return .gone
         }
         return .dead(DeadRun(info: readInfo(fd, run: run), path: path, fd: fd))
     }
 
-    private static func isUnlinked(_ fd: Int32) -> Bool {
-        var st = stat()
-        return fstat(fd, &st) != 0 || st.st_nlink == 0
+    /// The lease was removed (its run ended) if the path no longer names the file we hold.
+    /// Compared by device and inode, not link count: on NFS an unlinked open file lives on
+    /// under another name with a link count of 1.
+    private static func isUnlinked(_ fd: Int32, path: String) -> Bool {
+        var held = stat()
+        var named = stat()
+        guard fstat(fd, &held) == 0, stat(path, &named) == 0 else { return true }
+        return held.st_dev != named.st_dev || held.st_ino != named.st_ino
     }
 
     /// The lease's content, or what the file name alone tells when it is short or garbled.
@@ -183,7 +211,7 @@ public final class RunLease {
         }
         if let info = try? decoder.decode(Info.self, from: data), info.run == run { return info }
         let defaults = DriverSettings()
-        return Info(run: run, pid: 0, command: "?", started: Date(timeIntervalSince1970: 0), dockerSocket: defaults.dockerSocket, libvirtURI: defaults.libvirtURI)
+        return Info(run: run, pid: 0, command: "?", started: Date(timeIntervalSince1970: 0), dockerSocket: defaults.dockerSocket, libvirtURI: defaults.libvirtURI, drivers: Drivers.names)
     }
 
     static let encoder: JSONEncoder = {
@@ -198,40 +226,4 @@ public final class RunLease {
         d.dateDecodingStrategy = .iso8601
         return d
     }()
-}
-
-/// The lease of a run that died unfinished, locked by whoever found it, so two reapers never
-/// work on the same run. `release(reaped:)` removes the lease once its resources are gone.
-public final class DeadRun {
-    public let info: RunLease.Info
-    let path: String
-    private var fd: Int32
-
-    init(info: RunLease.Info, path: String, fd: Int32) {
-        self.info = info
-        self.path = path
-        self.fd = fd
-    }
-
-    deinit {
-        if fd >= 0 { close(fd) }
-    }
-
-    /// `reaped`: nothing of the run is left, so its lease goes; else it stays for the next try.
-    public func release(reaped: Bool) {
-        guard fd >= 0 else { return }
-        if reaped { unlink(path) }
-        close(fd)
-        fd = -1
-    }
-}
-
-public enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unwritable(String, String)
-
-    public var description: String {
-        switch self {
-        case .unwritable(let path, let reason): return "cannot write the run lease \(path): \(reason)"
-        }
-    }
 }

@@ -155,7 +155,7 @@ public struct StackFlow: Sendable {
         case "start": _ = try await driver.start(context)
         case "stop": onEvent(.stopped(try await driver.stop(context, force: force)))
         case "cleanup":
-            let scope = CleanupScope.everything(sparing: RunLease.liveRuns(context.state).subtracting([context.run.value]))
+            let scope = RunLease.cleanupScope(context.state, excluding: context.run.value)
             let report = try await driver.cleanup(context, dryRun: false, scope: scope)
             if let unreachable = report.unreachable { context.progress("cleanup skipped: \(unreachable)") }
         default: break

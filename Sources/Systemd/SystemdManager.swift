@@ -239,6 +239,13 @@ public actor SystemdManager {
         }
     }
 
+    /// The slice a unit runs in ("" for units that are not in one).
+    public func slice(of name: String) throws -> String {
+        try Self.validate(name)
+        guard let iface = Self.typeInterface(of: name) else { return "" }
+        return try stringProperty(UnitName.objectPath(name), iface, "Slice", target: name)
+    }
+
     /// True for a unit made over D-Bus (StartTransientUnit), false for one from a unit file.
     public func isTransient(_ name: String) throws -> Bool {
         try Self.validate(name)

@@ -49,15 +49,14 @@ struct CleanupCommand: AsyncParsableCommand {
         let leases = RunLease.scan(context.state)
         var cleanup = HostCleanup(context: context, drivers: drivers, runtimeDirectory: HostCleanup.runtimeDirectory())
         cleanup.sweepsHost = driver == nil
-        var report = await cleanup.run(scope: .everything(sparing: Set(leases.live.map(\.run))), dryRun: dryRun)
+        var report = await cleanup.run(scope: RunLease.cleanupScope(context.state, dead: leases.dead), dryRun: dryRun)
         for dead in leases.dead {
-            // Their resources were in scope: once nothing failed, the runs are settled.
-            let settled = !dryRun && report.failures.isEmpty && cleanup.sweepsHost
-            if settled {
-                Reaper.recordDeath(of: dead.info, in: context.state, detail: "removed by hvctl cleanup")
-                report.reapedRuns.append(dead.info.run)
-            }
-            dead.release(reaped: settled)
+            // The sweep took their resources on the daemons named here; the reaper looks where
+            // each run worked (its own socket and URI) and settles the run when nothing is left.
+            guard !dryRun && cleanup.sweepsHost else { dead.release(reaped: false); continue }
+            let reaped = await Reaper(context: context, runtimeDirectory: cleanup.runtimeDirectory).reap(dead)
+            report.reapedRuns += reaped.reapedRuns
+            report.failures += reaped.failures
         }
         if !dryRun {
             JournalWriter.send(
@@ -100,37 +99,4 @@ struct CleanupCommand: AsyncParsableCommand {
         for item in report.units.spared + report.drivers.flatMap(\.spared) { note("spared \(item)") }
     }
 
-}
-
-/// The JSON form: the report's fields, with its derived lists spelled out beside them.
-struct CleanupOutput: Encodable {
-    var report: HostCleanup.Report
-
-    init(_ report: HostCleanup.Report) { self.report = report }
-
-    private enum Derived: String, CodingKey { case remaining, unreachable, removedCount }
-
-    func encode(to encoder: any Encoder) throws {
-        try report.encode(to: encoder)
-        var derived = encoder.container(keyedBy: Derived.self)
-        try derived.encode(report.remaining, forKey: .remaining)
-        try derived.encode(report.unreachable, forKey: .unreachable)
-        try derived.encode(report.removedCount, forKey: .removedCount)
-    }
-}
-
-enum CleanupError: Error, CustomStringConvertible {
-    case failed([String])
-    case unreachable([String])
-    case remaining([String])
-
-    var description: String {
-        switch self {
-        case .failed(let lines): return "cleanup failed: \(lines.joined(separator: "; "))"
-        case .unreachable(let lines):
-            return "not every driver could be looked at: \(lines.joined(separator: "; ")) (--ignore-unreachable accepts that)"
-        case .remaining(let lines):
-            return "\(lines.count) marked item\(lines.count == 1 ? "" : "s") remain: \(lines.joined(separator: "; "))"
-        }
-    }
 }

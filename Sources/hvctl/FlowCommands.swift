@@ -39,13 +39,16 @@ struct FlowOptions: ParsableArguments {
 
     /// Runs `body` holding the host lock and the run's lease (RunGuard: if hvctl dies in the
     /// middle, what the run made is reaped), stopping cleanly on SIGINT/SIGTERM.
-    func locked(_ flow: StackFlow, _ command: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    func locked(
+        _ flow: StackFlow, _ command: String, drivers: [String] = [], _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
         // A bad extras.d is refused before the run takes its lease and reaper.
         _ = try flow.plan("stack")
         let lock = HostLock()
         try await lock.acquire(wait: !noWait) { note($0) }
         defer { lock.release() }
-        try await RunGuard.guarding(flow.session.context, command: "hvctl \(command) \(flow.session.driver.name)", note: note) {
+        let name = flow.session.driver.name
+        try await RunGuard.guarding(flow.session.context, command: "hvctl \(command) \(name)", drivers: [name] + drivers, note: note) {
             try await cancellingOnInterrupt(body)
         }
     }
@@ -103,7 +106,8 @@ struct SwitchCommand: AsyncParsableCommand {
             try change.plan().forEach(say)
             return
         }
-        try await options.locked(flow, "switch") {
+        let old = try flow.session.context.state.load().activeDriver
+        try await options.locked(flow, "switch", drivers: old.map { [$0] } ?? []) {
             try await change.run()
         }
         say("switched to \(flow.session.driver.name); it is the active driver")

@@ -152,7 +152,7 @@ struct HooksRunCommand: AsyncParsableCommand {
         let text = output == .text
         // Hook units outlive a killed hvctl; the run's reaper stops them.
         let context = DriverContext(systemd: manager, state: StateStore.fromEnvironment(environment), run: run)
-        let report = try await RunGuard.guarding(context, command: "hvctl hooks run \(phase.call)", note: note) {
+        let report = try await RunGuard.guarding(context, command: "hvctl hooks run \(phase.call)", drivers: [], note: note) {
             try await cancellingOnInterrupt {
                 try await phase.run(run: run, manager: manager) { outcome in
                     if text { say(HookLines.render(outcome)) }

@@ -26,8 +26,9 @@ struct InstanceCommand: AsyncParsableCommand {
             try InstanceName.validate(name)
             let session = try await DriverSession.open(driverName: driver, settings: options.settings, progress: note)
             let command = "hvctl instance launch \(name) --driver \(session.driver.name)"
-            let instance = try await RunGuard.guarding(session.context, command: command, note: note) {
-                try await session.driver.launch(name, image: image, session.context)
+            // Interrupted (Ctrl-C, SIGTERM), the command still finishes: what it made stays.
+            let instance = try await RunGuard.guarding(session.context, command: command, drivers: [session.driver.name], note: note) {
+                try await cancellingOnInterrupt { try await session.driver.launch(name, image: image, session.context) }
             }
             say("launched \(instance.name) on \(instance.driver) (\(instance.id.prefix(12)))")
         }

@@ -47,10 +47,11 @@ struct ReapCommand: AsyncParsableCommand {
         // No configuration file here: a broken one must not stop a reaper. Each run's lease
         // names the daemons it used.
         let store = StateStore.fromEnvironment()
-        let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate())
         let runtime = HostCleanup.runtimeDirectory()
         var dead: [DeadRun]
         if wait, let run, let owner = owner.flatMap(ProcessIdentity.init) {
+            // Connect only once there is work: a connection held through hours of waiting
+            // could be gone (dbus restarted) by then.
             guard let died = await RunLease.awaitEnd(of: run, owner: owner, store: store) else { return }
             dead = [died]
         } else {
@@ -61,6 +62,7 @@ struct ReapCommand: AsyncParsableCommand {
             dead = leases.dead.filter { run == nil || $0.info.run == run }
             for other in leases.dead where !dead.contains(where: { $0 === other }) { other.release(reaped: false) }
         }
+        let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate())
         var reports: [HostCleanup.Report] = []
         for d in dead {
             let ownUnit = wait ? Reaper.unitName(RunID(d.info.run)!) : nil
@@ -68,23 +70,28 @@ struct ReapCommand: AsyncParsableCommand {
             reports.append(report)
             if output == .text {
                 say("run \(d.info.run) (\(d.info.command), pid \(d.info.pid)) had died unfinished: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
-                for problem in report.failures + report.remaining { note("not removed: \(problem)") }
+                for problem in report.failures + report.remaining + report.unreachable { note("not removed yet: \(problem)") }
             }
         }
         if output == .json { printJSON(reports.map(CleanupOutput.init)) }
         if output == .text && dead.isEmpty && !wait { say("no run died unfinished") }
-        let problems = reports.flatMap { $0.failures + $0.remaining }
-        if !problems.isEmpty { throw CleanupError.failed(problems) }
+        let unsettled = zip(dead, reports).filter { $0.1.reapedRuns.isEmpty }
+        if !unsettled.isEmpty {
+            throw ReapError.unsettled(unsettled.map { "run \($0.0.info.run): " + ($0.1.failures + $0.1.remaining + $0.1.unreachable).joined(separator: "; ") })
+        }
     }
 }
 
 enum ReapError: Error, CustomStringConvertible {
     case stillGoing(RunLease.Info)
+    case unsettled([String])
 
     var description: String {
         switch self {
         case .stillGoing(let info):
             return "run \(info.run) is still going (\(info.command), pid \(info.pid)); it is reaped only if it dies unfinished"
+        case .unsettled(let lines):
+            return "not everything of the dead runs could be removed; their leases stay for the next try: \(lines.joined(separator: " | "))"
         }
     }
 }

@@ -48,7 +48,8 @@ struct SupportTests {
         try store.update { $0.activeDriver = "docker"; $0[driver: "docker"].startedByHvctl = true }
         #expect(try store.load().activeDriver == "docker")
         #expect(try store.load()[driver: "docker"].startedByHvctl)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["state.json"])  // no temp files left
+        // No temp files left; the lock that serialises updates stays.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [".state.lock", "state.json"])
 
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: store.file))
         #expect(throws: StateError.corrupt(path: store.file)) { try store.load() }

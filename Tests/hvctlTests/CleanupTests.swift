@@ -84,6 +84,15 @@ struct CleanupTests {
             }
         }
 
+        // An image built on hvctl's (it inherits hvctl's label) is the user's.
+        let derived = "hvctl-test/derived:\(uniqueName("d"))"
+        #expect(try Witness.run(["docker", "commit", foreign[19], derived]).status == 0)
+        defer { _ = try? Witness.run(["docker", "rmi", derived]) }
+        // A transient unit with an hvctl-like name, outside hvctl.slice.
+        let transientLookalike = "hvctl-build1-extra-20-x.service"
+        #expect(try Witness.run(["systemd-run", "--quiet", "--unit", transientLookalike, "/bin/sleep", "600"]).status == 0)
+        defer { _ = try? Witness.run(["systemctl", "stop", transientLookalike]) }
+
         // A unit named as hvctl names hook units, but made from a unit file, failed.
         let lookalike = "hvctl-0123456789-extra-20-lookalike.service"
         let removeUnit = try installUnit(lookalike, "[Service]\nType=oneshot\nExecStart=/bin/false\n")
@@ -103,6 +112,8 @@ struct CleanupTests {
             for c in foreign where try Witness.run(["docker", "inspect", "-f", "{{.State.Running}}", c]).trimmed != "true" { gone.append(c) }
             for d in domains where try Witness.run(Self.virsh + ["dominfo", d]).status != 0 { gone.append(d) }
             if try Witness.unitProperty(lookalike, "LoadState") != "loaded" { gone.append(lookalike) }
+            if try Witness.unitProperty(transientLookalike, "ActiveState") != "active" { gone.append(transientLookalike) }
+            if try Witness.run(["docker", "image", "inspect", derived]).status != 0 { gone.append(derived) }
             return gone
         }
 

@@ -80,7 +80,7 @@ func leftovers(of run: String, state: String) throws -> [String] {
     let units = try Witness.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", "hvctl-\(run)-*"]).trimmed
     if !units.isEmpty { found.append("units: \(units)") }
     if try Witness.unitProperty("docker.service", "ActiveState") == "active" {
-        for kind in [["ps", "-aq"], ["images", "-q"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
+        for kind in [["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
             let ids = try Witness.run(["docker"] + kind + ["--filter", "label=org.hvctl.run=\(run)"]).trimmed
             if !ids.isEmpty { found.append("docker \(kind[0]): \(ids)") }
         }
@@ -153,6 +153,9 @@ struct CrashSafetyTests {
             return left.isEmpty ? true : nil
         }
         #expect(clean == true, "left behind by run \(run): \(left)")
+        // The run's own reaper unit did it, before any other hvctl command ran.
+        let reaper = try Witness.run(["journalctl", "-t", "hvctl-reaper", "HVCTL_RUN=\(run)", "-o", "cat", "--no-pager"]).stdout
+        #expect(reaper.contains("run \(run) (") && reaper.contains("had died unfinished"), "the reaper did not report run \(run): \(reaper)")
         if ["stack", "unstack", "clean", "switch"].contains(point.arguments[0]) {
             let record = try String(contentsOfFile: state + "/state.json", encoding: .utf8)
             #expect(record.contains("died unfinished; reaped"), "the state does not say the run died: \(record)")
@@ -196,11 +199,20 @@ struct CrashSafetyTests {
         let blocked = try await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: f.out + "/blocked") ? true : nil }
         try #require(blocked == true, "\(victim.stderr)")
         let run = try #require(try FileManager.default.contentsOfDirectory(atPath: state + "/runs").first { $0.hasSuffix(".lease") }).dropLast(6)
+        // Something of that run on Docker, as if it had launched it.
+        let theirs = uniqueName("going")
+        #expect(try Witness.run([
+            "docker", "run", "-d", "--name", theirs, "--network", "none", "--label", "org.hvctl.managed=true",
+            "--label", "org.hvctl.instance=\(theirs)", "--label", "org.hvctl.run=\(run)", "hvctl/busybox:latest", "sleep", "600",
+        ]).status == 0)
+        defer { _ = try? Witness.run(["docker", "rm", "-f", theirs]) }
         let cleanup = try hvctl("cleanup", "fake")
         let sweep = try hvctl("cleanup", "--ignore-unreachable")
         #expect(sweep.status != 0)
         #expect(sweep.stderr.contains("run \(run) is still going"), "\(sweep.stderr)")
-        #expect(cleanup.status == 0 || cleanup.stderr.contains("still going"), "\(cleanup.stderr)")
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        #expect(sweep.stderr.contains("container \(theirs) (run \(run) is still going)"), "\(sweep.stderr)")
+        #expect(try Witness.run(["docker", "inspect", "-f", "{{.State.Running}}", theirs]).trimmed == "true", "a going run's container was removed")
         let reap = try hvctl("reap", String(run))
         #expect(reap.status != 0)
         #expect(reap.stderr.contains("is still going"))
@@ -208,5 +220,42 @@ struct CrashSafetyTests {
         victim.kill9()
         let reaped = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { try leftovers(of: String(run), state: state).isEmpty ? true : nil }
         #expect(reaped == true)
+        #expect(try Witness.run(["docker", "inspect", theirs]).status != 0, "the dead run's container is still there")
+    }
+
+    @Test("a dead run whose daemon is stopped keeps its lease until the daemon is back, then is reaped")
+    func deadRunOnStoppedDaemon() async throws {
+        let f = try HookFixture()
+        defer { f.remove(); ensureDockerRunning() }
+        let state = f.top + "/state"
+        let env = ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": f.top + "/run", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf"]
+        func hvctl(_ args: String...) throws -> Witness.Output { try Witness.run([hvctlBinary] + args, environment: env) }
+        #expect(try hvctl("start", "docker").status == 0)
+        let run = "dead" + String(UUID().uuidString.prefix(6)).lowercased().filter(\.isHexDigit)
+        let name = uniqueName("orphan")
+        #expect(try Witness.run([
+            "docker", "run", "-d", "--name", name, "--network", "none", "--label", "org.hvctl.managed=true",
+            "--label", "org.hvctl.instance=\(name)", "--label", "org.hvctl.run=\(run)", "hvctl/busybox:latest", "sleep", "600",
+        ]).status == 0)
+        defer { _ = try? Witness.run(["docker", "rm", "-f", name]) }
+        // The lease a run killed with its machine leaves behind; then the machine comes back
+        // with Docker stopped.
+        try FileManager.default.createDirectory(atPath: state + "/runs", withIntermediateDirectories: true)
+        try #"{"command":"hvctl instance launch","dockerSocket":"/run/docker.sock","drivers":["docker"],"libvirtURI":"qemu:///system","pid":1,"run":"\#(run)","started":"2026-11-25T00:00:00Z"}"#
+            .write(toFile: state + "/runs/\(run).lease", atomically: false, encoding: .utf8)
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+
+        let early = try hvctl("reap")
+        #expect(early.status != 0)
+        #expect(early.stderr.contains("docker.service is inactive"), "\(early.stderr)")
+        #expect(FileManager.default.fileExists(atPath: state + "/runs/\(run).lease"), "the lease went while Docker could not be looked at")
+        #expect(try Witness.unitProperty("docker.service", "ActiveState") == "inactive")
+
+        ensureDockerRunning()
+        let later = try hvctl("reap")
+        #expect(later.status == 0, "\(later.stderr)")
+        #expect(later.stdout.contains("run \(run) (hvctl instance launch, pid 1) had died unfinished: removed 1 item"), "\(later.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/runs/\(run).lease"))
+        #expect(try Witness.run(["docker", "inspect", name]).status != 0)
     }
 }

@@ -106,7 +106,7 @@ public struct DockerDriver: Hypervisor {
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
         var report = CleanupReport(driver: name, dryRun: dryRun)
-        let service = try await context.systemd.unit(Self.service)
+        let service = try await context.systemd.settledUnit(Self.service)
         guard service.isKnown else {
             report.notInstalled = true
             return report
@@ -129,8 +129,8 @@ public struct DockerDriver: Hypervisor {
                 let run = labels(item)?[HvctlMark.run]
                 if scope.includes(run: run) {
                     inScope.append(item)
-                } else if scope.run == nil {
-                    report.spared.append("\(kind) \(name(item)) (run \(run ?? "?") is still going)")
+                } else if scope.spares(run: run) {
+                    report.spared.append("\(kind) \(name(item)) (\(run.map { "run \($0) is" } ?? "hvctl runs are") still going)")
                 }
             }
             return inScope
@@ -138,7 +138,14 @@ public struct DockerDriver: Hypervisor {
         let containers = split(try await client.containers(labels: Self.containerFilter), labels: \.Labels, name: \.name, kind: "container")
         let networks = split(try await client.networks(labels: filter), labels: \.Labels, name: \.Name, kind: "network")
         let volumes = split(try await client.volumes(labels: filter), labels: \.Labels, name: \.Name, kind: "volume")
-        let images = split(try await client.images(labels: filter), labels: \.Labels, name: { $0.RepoTags?.first ?? $0.Id }, kind: "image")
+        // Only hvctl's own base image, by its name: images built FROM it or committed from
+        // its containers inherit its label, and those are the user's.
+        let ownImages = try await client.images(labels: filter).compactMap { image -> EngineClient.ImageSummary? in
+            var own = image
+            own.RepoTags = image.RepoTags?.filter { $0.hasPrefix(BaseImage.repository + ":") }
+            return own.RepoTags?.isEmpty == false ? own : nil
+        }
+        let images = split(ownImages, labels: \.Labels, name: { $0.RepoTags?.first ?? $0.Id }, kind: "image")
         report.removed = [
             "container": containers.map(\.name), "network": networks.map(\.Name),
             "volume": volumes.map(\.Name), "image": images.map { $0.RepoTags?.first ?? $0.Id },
@@ -168,11 +175,11 @@ public struct DockerDriver: Hypervisor {
         // An image that containers of other tools still use stays: removing it is refused,
         // and those containers are not hvctl's to remove.
         let kept = Kept()
-        try await parallel(images) { image in
+        try await parallel(images.flatMap { $0.RepoTags ?? [] }) { tag in
             do {
-                try await client.removeImage(image.Id)
+                try await client.removeImage(tag)
             } catch EngineError.api(409, _) {
-                await kept.add(image.RepoTags?.first ?? image.Id)
+                await kept.add(tag)
             }
         }
         report.removeSeconds = (clock.now - removeStart).inSeconds

@@ -132,9 +132,11 @@ extension EngineClient {
         }
     }
 
-    public func removeImage(_ id: String) async throws {
+    /// Removes a tag, and the image with its last tag. Never forced: an image containers
+    /// still use is refused (409), and other tags of the image stay.
+    public func removeImage(_ reference: String) async throws {
         do {
-            _ = try await request(.DELETE, "/images/\(Self.percentEncoded(id))?force=1")
+            _ = try await request(.DELETE, "/images/\(Self.percentEncoded(reference))")
         } catch EngineError.api(404, _) {
         }
     }

@@ -74,7 +74,7 @@ public struct FakeDriver: Hypervisor {
         if !dryRun && !gone.isEmpty { try save(stay, context) }
         var report = CleanupReport(driver: name, dryRun: dryRun)
         if !gone.isEmpty { report.removed["instance"] = gone.map(\.name) }
-        report.spared = stay.filter { scope.run == nil && scope.sparing.contains($0.run ?? "") }.map { "instance \($0.name)" }
+        report.spared = stay.filter { scope.spares(run: $0.run) }.map { "instance \($0.name) (run \($0.run ?? "?") is still going)" }
         return report
     }
 

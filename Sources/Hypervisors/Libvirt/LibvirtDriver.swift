@@ -127,7 +127,7 @@ public struct LibvirtDriver: Hypervisor {
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
         var report = CleanupReport(driver: name, dryRun: dryRun)
         if Self.usesLocalDaemon(context.settings.libvirtURI) {
-            let service = try await context.systemd.unit(Self.service)
+            let service = try await context.systemd.settledUnit(Self.service)
             guard service.isKnown else {
                 report.notInstalled = true
                 return report
@@ -146,9 +146,7 @@ public struct LibvirtDriver: Hypervisor {
         }
         let all = try await marked(connection)
         let targets = all.filter { scope.includes(run: $0.run) }.map(\.domain)
-        if scope.run == nil {
-            report.spared = all.filter { scope.sparing.contains($0.run ?? "") }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
-        }
+        report.spared = all.filter { scope.spares(run: $0.run) }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
         if !targets.isEmpty { report.removed["domain"] = targets.map(\.name) }
         if dryRun {
             report.unmarked["domain"] = try await connection.domains().count - all.count

@@ -118,9 +118,19 @@ public struct StateStore: Sendable {
         }
     }
 
-    /// Load, change, save.
+    /// Load, change, save, holding `.state.lock` in the directory: a reaper recording a
+    /// dead run and the command the user runs next must not lose each other's change.
     @discardableResult
     public func update(_ change: (inout HostState) throws -> Void) throws -> HostState {
+        do {
+            try AtomicFile.makeDirectory(directory)
+        } catch let error as AtomicFileError {
+            throw StateError.unwritable(path: error.path, reason: error.reason)
+        }
+        let lock = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw StateError.unwritable(path: directory + "/.state.lock", reason: String(cString: strerror(errno))) }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
         var state = try load()
         try change(&state)
         try save(state)
