@@ -152,7 +152,10 @@ public struct StackFlow: Sendable {
         switch verb {
         case "install": try await driver.install(context)
         case "configure": try await driver.configure(context)
-        case "start": _ = try await driver.start(context)
+        case "start":
+            _ = try await driver.start(context)
+            // A run that died while this daemon was down kept its lease; now it can be seen to.
+            await RunGuard.reapDead(context, runtimeDirectory: HostCleanup.runtimeDirectory(), note: context.progress)
         case "stop": onEvent(.stopped(try await driver.stop(context, force: force)))
         case "cleanup":
             let scope = RunLease.cleanupScope(context.state, excluding: context.run.value)

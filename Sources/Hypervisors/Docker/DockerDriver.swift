@@ -105,16 +105,8 @@ public struct DockerDriver: Hypervisor {
     }
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
+        if let idle = try await CleanupReport.unlessRunning(Self.service, driver: name, dryRun: dryRun, context) { return idle }
         var report = CleanupReport(driver: name, dryRun: dryRun)
-        let service = try await context.systemd.settledUnit(Self.service)
-        guard service.isKnown else {
-            report.notInstalled = true
-            return report
-        }
-        guard service.isActive else {
-            report.unreachable = "docker.service is \(service.activeState), and hvctl does not start it just to clean up (`hvctl start docker`, then clean up)"
-            return report
-        }
         let client: EngineClient
         do {
             client = try await engine(context, timeout: .seconds(10))

@@ -125,18 +125,12 @@ public struct LibvirtDriver: Hypervisor {
     }
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
-        var report = CleanupReport(driver: name, dryRun: dryRun)
-        if Self.usesLocalDaemon(context.settings.libvirtURI) {
-            let service = try await context.systemd.settledUnit(Self.service)
-            guard service.isKnown else {
-                report.notInstalled = true
-                return report
-            }
-            guard service.isActive else {
-                report.unreachable = "libvirtd.service is \(service.activeState), and hvctl does not start it just to clean up (`hvctl start libvirt`, then clean up)"
-                return report
-            }
+        if Self.usesLocalDaemon(context.settings.libvirtURI),
+            let idle = try await CleanupReport.unlessRunning(Self.service, driver: name, dryRun: dryRun, context)
+        {
+            return idle
         }
+        var report = CleanupReport(driver: name, dryRun: dryRun)
         let connection: LibvirtConnection
         do {
             connection = try await connect(context)
