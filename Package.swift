@@ -15,7 +15,9 @@ let package = Package(
     targets: [
         // C libraries, imported as they are: a module map and a shim header each.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // libvirt's headers only: hvctl loads the library itself on first use (LibvirtLibrary),
+        // so no pkg-config link flags and no `link` in the module map.
+        .systemLibrary(name: "CLibvirt", providers: [.apt(["libvirt-dev"])]),
 
         // A serial executor on one dedicated OS thread: sd-journal, sd-bus and libvirt's
         // thread-local errors all want every call on the thread that made the object.

@@ -51,13 +51,14 @@ public struct Reaper: Sendable {
             Self.recordDeath(of: dead.info, in: context.state, detail: "reaped: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
             report.reapedRuns = [dead.info.run]
         }
-        dead.release(reaped: clean)
+        // Noted before the lease goes, so whoever sees the lease gone finds the note.
         JournalWriter.send(
             "hvctl reaper: run \(dead.info.run) (\(dead.info.command), pid \(dead.info.pid)) died unfinished; "
                 + (clean
                     ? "removed \(report.removedCount) items"
                     : "not all removed, the lease stays for the next look: \((report.failures + report.remaining + report.unreachable).joined(separator: "; "))"),
-            fields: [RunMarker.runField: dead.info.run])
+            fields: [RunMarker.runField: dead.info.run, "SYSLOG_IDENTIFIER": "hvctl-reaper"])
+        dead.release(reaped: clean)
         return report
     }
 

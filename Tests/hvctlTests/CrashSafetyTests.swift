@@ -162,7 +162,8 @@ struct CrashSafetyTests {
         let reaperNotes = { try Witness.run(["journalctl", "-t", "hvctl-reaper", "HVCTL_RUN=\(run)", "-o", "cat", "--no-pager"]).stdout }
         let settled = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { () -> Bool? in
             left = try leftovers(of: run, state: state)
-            if left.isEmpty { return true }
+            let noted = try reaperNotes().contains("hvctl reaper: run \(run) (")
+            if left.isEmpty && noted { return true }
             let daemon = point.driver == "docker" ? "docker.service" : "libvirtd.service"
             let daemonState = try Witness.unitProperty(daemon, "ActiveState")
             let daemonDown = point.driver != "fake" && daemonState == "inactive"
@@ -173,7 +174,7 @@ struct CrashSafetyTests {
         #expect(settled == true, "left behind by run \(run): \(left)")
         // The run's own reaper unit did it, before any other hvctl command ran.
         let reaper = try reaperNotes()
-        #expect(deferred || reaper.contains("run \(run) (") && reaper.contains("had died unfinished"), "the reaper did not report run \(run): \(reaper)")
+        #expect(deferred || reaper.contains("hvctl reaper: run \(run) (") && reaper.contains("died unfinished; removed"), "the reaper did not report run \(run): \(reaper)")
 
         ensureDockerRunning()
         ensureLibvirtRunning()

@@ -20,51 +20,53 @@ public actor LibvirtConnection {
 
     /// libvirt's default error handler prints every error to stderr; hvctl reports errors
     /// itself, so install a handler that does nothing (as libvirt's docs and libvirt-go do).
-    private static let quiet: Void = {
-        virInitialize()
-        virSetErrorFunc(nil) { _, _ in }
-    }()
+    private static let library: Result<LibvirtLibrary, LibvirtError> = LibvirtLibrary.shared.map { lib in
+        _ = lib.virInitialize()
+        lib.virSetErrorFunc(nil) { _, _ in }
+        return lib
+    }
+    private let lib: LibvirtLibrary
 
-    private init(uri: String) {
+    private init(uri: String, lib: LibvirtLibrary) {
         self.uri = uri
+        self.lib = lib
         executor = PinnedExecutor(name: "hvctl-libvirt")
     }
 
     public static func open(_ uri: String, readOnly: Bool = false) async throws -> LibvirtConnection {
-        Self.quiet
-        let c = LibvirtConnection(uri: uri)
+        let c = LibvirtConnection(uri: uri, lib: try library.get())
         try await c.connect(readOnly: readOnly)
         return c
     }
 
     isolated deinit {
-        if let connection { virConnectClose(connection) }
+        if let connection { lib.virConnectClose(connection) }
         executor.shutdown()
     }
 
     private func connect(readOnly: Bool) throws {
-        let c = readOnly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri)
+        let c = readOnly ? lib.virConnectOpenReadOnly(uri) : lib.virConnectOpen(uri)
         guard let c else {
-            throw LibvirtError.connect(uri: uri, message: Self.takeLastError()?.message ?? "unknown error")
+            throw LibvirtError.connect(uri: uri, message: Self.takeLastError(lib)?.message ?? "unknown error")
         }
         connection = c
     }
 
     // MARK: versions
 
-    /// The libvirt library hvctl is linked against.
+    /// The libvirt library hvctl loaded.
     public func libraryVersion() throws -> LibvirtVersion {
         var v: UInt = 0
-        guard virGetVersion(&v, nil, nil) == 0 else { throw failure("virGetVersion") }
+        guard lib.virGetVersion(&v, nil, nil) == 0 else { throw failure("virGetVersion") }
         return LibvirtVersion(v)
     }
 
     /// The hypervisor behind the URI ("QEMU", "TEST", …) and its version.
     public func hypervisor() throws -> (type: String, version: LibvirtVersion) {
         let c = try live()
-        guard let type = virConnectGetType(c) else { throw failure("virConnectGetType") }
+        guard let type = lib.virConnectGetType(c) else { throw failure("virConnectGetType") }
         var v: UInt = 0
-        guard virConnectGetVersion(c, &v) == 0 else { throw failure("virConnectGetVersion") }
+        guard lib.virConnectGetVersion(c, &v) == 0 else { throw failure("virConnectGetVersion") }
         return (String(cString: type), LibvirtVersion(v))
     }
 
@@ -74,13 +76,13 @@ public actor LibvirtConnection {
     public func domains() throws -> [Domain] {
         let c = try live()
         var list: UnsafeMutablePointer<virDomainPtr?>? = nil
-        let n = virConnectListAllDomains(c, &list, 0)
+        let n = lib.virConnectListAllDomains(c, &list, 0)
         guard n >= 0 else { throw failure("virConnectListAllDomains") }
         defer { free(list) }
         var out: [Domain] = []
         for i in 0..<Int(n) {
             guard let d = list?[i] else { continue }
-            defer { virDomainFree(d) }
+            defer { lib.virDomainFree(d) }
             out.append(try describe(d))
         }
         return out.sorted { $0.name < $1.name }
@@ -94,28 +96,28 @@ public actor LibvirtConnection {
     @discardableResult
     public func define(xml: String) throws -> Domain {
         let c = try live()
-        guard let d = virDomainDefineXML(c, xml) else { throw failure("define") }
-        defer { virDomainFree(d) }
+        guard let d = lib.virDomainDefineXML(c, xml) else { throw failure("define") }
+        defer { lib.virDomainFree(d) }
         return try describe(d)
     }
 
     public func start(_ name: String) throws {
         try withDomain(name) { d in
-            guard virDomainCreate(d) == 0 else { throw failure("start \(name)") }
+            guard lib.virDomainCreate(d) == 0 else { throw failure("start \(name)") }
         }
     }
 
     /// Asks the guest to shut down (ACPI); returns at once — watch `domain(named:)`.
     public func shutdown(_ name: String) throws {
         try withDomain(name) { d in
-            guard virDomainShutdown(d) == 0 else { throw failure("shutdown \(name)") }
+            guard lib.virDomainShutdown(d) == 0 else { throw failure("shutdown \(name)") }
         }
     }
 
     /// Stops the domain immediately (pulls the plug).
     public func destroy(_ name: String) throws {
         try withDomain(name) { d in
-            guard virDomainDestroy(d) == 0 else { throw failure("destroy \(name)") }
+            guard lib.virDomainDestroy(d) == 0 else { throw failure("destroy \(name)") }
         }
     }
 
@@ -126,12 +128,12 @@ public actor LibvirtConnection {
             let flags =
                 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
                 | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
-            if virDomainUndefineFlags(d, flags) == 0 { return }
+            if lib.virDomainUndefineFlags(d, flags) == 0 { return }
             let first = failure("undefine \(name)")
             guard first.code == Int32(VIR_ERR_NO_SUPPORT.rawValue) || first.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else {
                 throw first
             }
-            guard virDomainUndefine(d) == 0 else { throw failure("undefine \(name)") }
+            guard lib.virDomainUndefine(d) == 0 else { throw failure("undefine \(name)") }
         }
     }
 
@@ -139,7 +141,7 @@ public actor LibvirtConnection {
     /// (hvctl's mark, for example). Reads the live definition when running.
     public func metadata(of name: String, namespace: String) throws -> String? {
         try withDomain(name) { d in
-            guard let xml = virDomainGetMetadata(d, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), namespace, 0) else {
+            guard let xml = lib.virDomainGetMetadata(d, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), namespace, 0) else {
                 let e = failure("read metadata of \(name)")
                 if e.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
                 throw e
@@ -152,7 +154,7 @@ public actor LibvirtConnection {
     /// Whether the connection still answers (after a daemon restart it does not).
     public func isAlive() -> Bool {
         guard let connection else { return false }
-        return virConnectIsAlive(connection) == 1
+        return lib.virConnectIsAlive(connection) == 1
     }
 
     // MARK: plumbing
@@ -164,42 +166,42 @@ public actor LibvirtConnection {
 
     private func withDomain<T>(_ name: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         let c = try live()
-        guard let d = virDomainLookupByName(c, name) else {
+        guard let d = lib.virDomainLookupByName(c, name) else {
             let e = failure("lookup \(name)")
             throw e.code == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? LibvirtError.noSuchDomain(name) : e
         }
-        defer { virDomainFree(d) }
+        defer { lib.virDomainFree(d) }
         return try body(d)
     }
 
     private func describe(_ d: OpaquePointer) throws -> Domain {
-        guard let name = virDomainGetName(d) else { throw failure("virDomainGetName") }
+        guard let name = lib.virDomainGetName(d) else { throw failure("virDomainGetName") }
         var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-        guard virDomainGetUUIDString(d, &uuid) == 0 else { throw failure("virDomainGetUUIDString") }
+        guard lib.virDomainGetUUIDString(d, &uuid) == 0 else { throw failure("virDomainGetUUIDString") }
         var state: Int32 = 0
         var reason: Int32 = 0
-        guard virDomainGetState(d, &state, &reason, 0) == 0 else { throw failure("virDomainGetState") }
-        let id = virDomainGetID(d)
+        guard lib.virDomainGetState(d, &state, &reason, 0) == 0 else { throw failure("virDomainGetState") }
+        let id = lib.virDomainGetID(d)
         return Domain(
             name: String(cString: name),
             uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
             state: Domain.State(raw: state),
-            persistent: virDomainIsPersistent(d) == 1,
+            persistent: lib.virDomainIsPersistent(d) == 1,
             id: id == UInt32.max ? nil : id)
     }
 
     /// The error of the call that just failed on this thread.
     private func failure(_ operation: String) -> LibvirtError {
-        guard let e = Self.takeLastError() else {
+        guard let e = Self.takeLastError(lib) else {
             return .call(operation: operation, code: -1, message: "unknown error")
         }
         return .call(operation: operation, code: e.code, message: e.message)
     }
 
-    private static func takeLastError() -> (code: Int32, message: String)? {
-        guard let e = virGetLastError() else { return nil }
+    private static func takeLastError(_ lib: LibvirtLibrary) -> (code: Int32, message: String)? {
+        guard let e = lib.virGetLastError() else { return nil }
         let out = (e.pointee.code, e.pointee.message.map { String(cString: $0) } ?? "unknown error")
-        virResetLastError()
+        lib.virResetLastError()
         return out
     }
 }

@@ -5,6 +5,8 @@ public enum LibvirtError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Any other failed call; `code` is libvirt's virErrorNumber.
     case call(operation: String, code: Int32, message: String)
     case closed
+    /// libvirt's library could not be loaded.
+    case library(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum LibvirtError: Error, Equatable, Sendable, CustomStringConvertible {
             return "libvirt \(operation) failed: \(message)"
         case .closed:
             return "the libvirt connection is closed"
+        case .library(let reason):
+            return reason
         }
     }
 
