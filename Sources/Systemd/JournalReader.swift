@@ -138,11 +138,12 @@ public actor JournalReader {
     public func nextBatch(limit: Int, fields: [String]? = nil) throws -> [JournalEntry] {
         var out: [JournalEntry] = []
         out.reserveCapacity(min(limit, 4096))
+        let wanted = fields.map(WantedFields.init)
         while out.count < limit {
             let r = sd_journal_next(journal)
             try check(r, "next")
             if r == 0 { break }
-            out.append(try fields.map { try currentEntry(only: $0) } ?? currentEntry())
+            out.append(try wanted.map { try currentEntry(only: $0) } ?? currentEntry())
         }
         return out
     }
@@ -208,20 +209,33 @@ public actor JournalReader {
 
     /// One pass over the entry's fields (as journalctl does), making Strings only of the
     /// wanted ones: sd_journal_get_data per field would walk the entry once per name.
-    private func currentEntry(only names: [String]) throws -> JournalEntry {
-        let wanted = names.filter { $0 != "__CURSOR" }.map { Array($0.utf8) + [UInt8(ascii: "=")] }
+    /// Field names as the `NAME=` prefixes the journal's data starts with, made once per
+    /// batch: per entry, a field is then picked by one memcmp and no allocation.
+    struct WantedFields {
+        var prefixes: [(name: String, bytes: [UInt8])]
+        var cursor: Bool
+
+        init(_ names: [String]) {
+            prefixes = names.filter { $0 != "__CURSOR" }.map { ($0, Array($0.utf8) + [UInt8(ascii: "=")]) }
+            cursor = names.contains("__CURSOR")
+        }
+    }
+
+    private func currentEntry(only wanted: WantedFields) throws -> JournalEntry {
         var fields: [String: String] = [:]
-        fields.reserveCapacity(wanted.count)
+        fields.reserveCapacity(wanted.prefixes.count)
         forEachField { bytes in
-            for name in wanted where bytes.count >= name.count && bytes.starts(with: name) {
-                fields[String(decoding: name.dropLast(), as: UTF8.self)] = String(decoding: bytes[name.count...], as: UTF8.self)
+            for (name, prefix) in wanted.prefixes where bytes.count >= prefix.count {
+                let same = prefix.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, prefix.count) == 0 }
+                guard same else { continue }
+                fields[name] = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[prefix.count...]), as: UTF8.self)
                 break
             }
         }
         var usec: UInt64 = 0
         try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
         // Formatting a cursor costs about as much as reading the entry: only when asked for.
-        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: names.contains("__CURSOR") ? try cursor() : "")
+        return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: wanted.cursor ? try cursor() : "")
     }
 
     /// Every `FIELD=value` of the current entry, as bytes valid only inside `body`. A corrupt
