@@ -213,10 +213,12 @@ public actor JournalReader {
     /// batch: per entry, a field is then picked by one memcmp and no allocation.
     struct WantedFields {
         var prefixes: [(name: String, bytes: [UInt8])]
+        var firstBytes: [UInt8]
         var cursor: Bool
 
         init(_ names: [String]) {
             prefixes = names.filter { $0 != "__CURSOR" }.map { ($0, Array($0.utf8) + [UInt8(ascii: "=")]) }
+            firstBytes = Array(Set(prefixes.map(\.bytes[0])))
             cursor = names.contains("__CURSOR")
         }
     }
@@ -225,7 +227,10 @@ public actor JournalReader {
         var fields: [String: String] = [:]
         fields.reserveCapacity(wanted.prefixes.count)
         forEachField { bytes in
-            for (name, prefix) in wanted.prefixes where bytes.count >= prefix.count {
+            // Most of an entry's fields are journald's own (_PID, _SYSTEMD_…): the first byte
+            // rules them out before any comparison.
+            guard let first = bytes.first, wanted.firstBytes.contains(first) else { return }
+            for (name, prefix) in wanted.prefixes where bytes.count >= prefix.count && prefix[0] == first {
                 let same = prefix.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, prefix.count) == 0 }
                 guard same else { continue }
                 fields[name] = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[prefix.count...]), as: UTF8.self)
