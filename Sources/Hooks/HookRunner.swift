@@ -89,6 +89,8 @@ public struct HookRunner: Sendable {
         ]
         JournalWriter.send("hvctl run \(options.run) started: \(call) (\(hooks.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 })
         defer {
+            // The hooks' last lines first, then the marker that says the run is over.
+            if !services.isEmpty { JournalSync.synchronize() }
             JournalWriter.send(
                 "hvctl run \(options.run) ended: \(call), \(report.hooks.filter(\.succeeded).count) of \(hooks.count) hooks ok\(report.interrupted ? ", interrupted" : "")",
                 fields: marker.merging([RunMarker.eventField: RunMarker.end]) { $1 })

@@ -57,7 +57,7 @@ public struct Reaper: Sendable {
                 + (clean
                     ? "removed \(report.removedCount) items"
                     : "not all removed, the lease stays for the next look: \((report.failures + report.remaining + report.unreachable).joined(separator: "; "))"),
-            fields: [RunMarker.runField: dead.info.run, "SYSLOG_IDENTIFIER": "hvctl-reaper"])
+            identifier: "hvctl-reaper", fields: [RunMarker.runField: dead.info.run])
         dead.release(reaped: clean)
         return report
     }

@@ -98,4 +98,9 @@ struct JournalFollowTests {
         }
         #expect(line == "followed")
     }
+
+    @Test("journald answers a synchronize request over its varlink socket")
+    func synchronize() {
+        #expect(JournalSync.synchronize())
+    }
 }
