@@ -23,6 +23,9 @@ public struct LogReader {
     public private(set) var lastCursor: String?
     /// Whether reading began at the journal's head (else -n stepped back from the tail).
     var startedFromHead = true
+    /// The run's start and end markers, by timestamp, when they were looked up beforehand
+    /// (so each line needs only its MESSAGE); nil: markers are told by their HVCTL_EVENT field.
+    var markerStamps: Set<UInt64>?
     static let lookback = 64
 
     static let shortFields = [
@@ -39,7 +42,8 @@ public struct LogReader {
         }
     }
 
-    public static func open(_ query: LogQuery, format: LogFormat = .short) async throws -> LogReader {
+    /// `follow`: the reader will wait for new lines (markers are then read as they come).
+    public static func open(_ query: LogQuery, format: LogFormat = .short, follow: Bool = false) async throws -> LogReader {
         let allFields = format == .json
         let journal = try await JournalReader.open()
         var regex: Regex<AnyRegexOutput>? = nil
@@ -47,11 +51,32 @@ public struct LogReader {
             do { regex = try Regex(p) } catch { throw LogError.badPattern(p) }
         }
         let run = try await resolveRun(query, journal)
+        // -o cat of one finished read: the markers are found first, so that every line is
+        // read by its MESSAGE alone, as journalctl -o cat reads it.
+        var stamps: Set<UInt64>? = nil
+        if format == .cat, !follow, query.maxPriority == nil, let run { stamps = try await markerStamps(of: run, journal) }
         try await addMatches(query, run: run, journal)
         var reader = LogReader(
-            query: query, run: run, journal: journal, regex: regex, fields: allFields ? nil : Self.fields(for: format, query))
+            query: query, run: run, journal: journal, regex: regex,
+            fields: allFields ? nil : (stamps != nil ? ["MESSAGE"] : Self.fields(for: format, query)))
+        reader.markerStamps = stamps
         try await reader.position()
         return reader
+    }
+
+    private static func markerStamps(of run: String, _ journal: JournalReader) async throws -> Set<UInt64> {
+        try await journal.addMatch("\(RunMarker.runField)=\(run)")
+        try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.start)")
+        try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.end)")
+        try await journal.seekHead()
+        var stamps: Set<UInt64> = []
+        while true {
+            let batch = try await journal.nextBatch(limit: 1024, fields: [RunMarker.eventField])
+            if batch.isEmpty { break }
+            for e in batch { stamps.insert(e.realtimeMicroseconds) }
+        }
+        await journal.flushMatches()
+        return stamps
     }
 
     private static func resolveRun(_ query: LogQuery, _ journal: JournalReader) async throws -> String? {
@@ -222,7 +247,13 @@ public struct LogReader {
     }
 
     private func keep(_ l: LogLine) -> Bool {
-        if l.entry[RunMarker.eventField] != nil { return false }
+        if let markerStamps {
+            // A marker: its timestamp, and hvctl's wording (a hook line logged in the same
+            // microsecond is not taken for one).
+            if markerStamps.contains(l.entry.realtimeMicroseconds) && l.entry.message.hasPrefix("hvctl run ") { return false }
+        } else if l.entry[RunMarker.eventField] != nil {
+            return false
+        }
         if let regex, (try? regex.firstMatch(in: l.entry.message)) == nil { return false }
         if let p = query.maxPriority, let level = Int(l.entry["PRIORITY"] ?? ""), level > p { return false }
         return true

@@ -226,6 +226,18 @@ public actor JournalReader {
     private func currentEntry(only wanted: WantedFields) throws -> JournalEntry {
         var fields: [String: String] = [:]
         fields.reserveCapacity(wanted.prefixes.count)
+        if wanted.prefixes.count == 1, let (name, prefix) = wanted.prefixes.first {
+            // One field (MESSAGE for -o cat): looked up by name, which stops where it is found,
+            // as journalctl does, instead of walking all of the entry's fields.
+            var data: UnsafeRawPointer? = nil
+            var length = 0
+            if sd_journal_get_data(journal, name, &data, &length) >= 0, let data, length >= prefix.count {
+                fields[name] = String(decoding: UnsafeRawBufferPointer(start: data + prefix.count, count: length - prefix.count), as: UTF8.self)
+            }
+            var usec: UInt64 = 0
+            try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
+            return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: wanted.cursor ? try cursor() : "")
+        }
         forEachField { bytes in
             // Most of an entry's fields are journald's own (_PID, _SYSTEMD_…): the first byte
             // rules them out before any comparison.

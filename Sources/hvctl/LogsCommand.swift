@@ -86,7 +86,7 @@ struct LogsCommand: AsyncParsableCommand {
         let query = try makeQuery()
         let format = LogFormat(rawValue: output)!
         try await cancellingOnInterrupt {
-            var reader = try await LogReader.open(query, format: export != nil ? .shortPrecise : format)
+            var reader = try await LogReader.open(query, format: export != nil ? .shortPrecise : format, follow: follow)
             if let export {
                 try Self.prepareExportDirectory(export)
                 let lines = try await reader.readAll()
