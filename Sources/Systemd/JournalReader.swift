@@ -234,19 +234,17 @@ public actor JournalReader {
             if sd_journal_get_data(journal, name, &data, &length) >= 0, let data, length >= prefix.count {
                 fields[name] = String(decoding: UnsafeRawBufferPointer(start: data + prefix.count, count: length - prefix.count), as: UTF8.self)
             }
-            var usec: UInt64 = 0
-            try check(sd_journal_get_realtime_usec(journal, &usec), "timestamp")
-            return JournalEntry(fields: fields, realtimeMicroseconds: usec, cursor: wanted.cursor ? try cursor() : "")
-        }
-        forEachField { bytes in
-            // Most of an entry's fields are journald's own (_PID, _SYSTEMD_…): the first byte
-            // rules them out before any comparison.
-            guard let first = bytes.first, wanted.firstBytes.contains(first) else { return }
-            for (name, prefix) in wanted.prefixes where bytes.count >= prefix.count && prefix[0] == first {
-                let same = prefix.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, prefix.count) == 0 }
-                guard same else { continue }
-                fields[name] = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[prefix.count...]), as: UTF8.self)
-                break
+        } else {
+            forEachField { bytes in
+                // Most of an entry's fields are journald's own (_PID, _SYSTEMD_…): the first
+                // byte rules them out before any comparison.
+                guard let first = bytes.first, wanted.firstBytes.contains(first) else { return }
+                for (name, prefix) in wanted.prefixes where bytes.count >= prefix.count && prefix[0] == first {
+                    let same = prefix.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, prefix.count) == 0 }
+                    guard same else { continue }
+                    fields[name] = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[prefix.count...]), as: UTF8.self)
+                    break
+                }
             }
         }
         var usec: UInt64 = 0
