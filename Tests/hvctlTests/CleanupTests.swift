@@ -9,24 +9,12 @@ struct CleanupTests {
         ensureLibvirtRunning()
     }
 
-    /// hvctl with its own state, runtime dir and compute config.
-    struct Host {
-        let dir = "/tmp/" + uniqueName("hvctl-cleanup-test")
-        var state: String { dir + "/state" }
-        var runtime: String { dir + "/run" }
-        var env: [String: String] { ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": runtime, "HVCTL_COMPUTE_CONFIG": dir + "/compute.conf"] }
-
-        @discardableResult
-        func hvctl(_ args: String...) throws -> Witness.Output { try Witness.run([hvctlBinary] + args, environment: env) }
-        func remove() { try? FileManager.default.removeItem(atPath: dir) }
-    }
-
     static let virsh = ["virsh", "-c", "qemu:///system"]
     static let sleeper = ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
     @Test("20 containers and 5 domains without hvctl's mark, and a look-alike unit, survive every cleanup")
     func foreignResourcesSurvive() async throws {
-        let h = Host()
+        let h = HvctlHost("hvctl-cleanup-test")
         defer { h.remove() }
         #expect(try h.hvctl("start", "docker").status == 0)
         #expect(try h.hvctl("start", "libvirt").status == 0)
@@ -161,7 +149,7 @@ struct CleanupTests {
 
     @Test("cleanup stops and resets hvctl's units of runs not going, settles dead leases, removes stale files; --dry-run changes nothing")
     func hostLeftovers() async throws {
-        let h = Host()
+        let h = HvctlHost("hvctl-cleanup-test")
         defer { h.remove() }
         let dead = "c1ea0" + String(UUID().uuidString.prefix(5)).lowercased().filter(\.isHexDigit)
         let failed = "hvctl-\(dead)-extra-20-failed.service"

@@ -115,8 +115,8 @@ struct CrashSafetyTests {
         let f = try HookFixture()
         defer { f.remove() }
         try f.add("20-block.sh", #"if [[ "$*" == "$BLOCK_AT" ]]; then touch "$OUT/blocked"; exec sleep 600; fi"#)
-        let state = f.top + "/state"
-        let env = ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": f.top + "/run", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf"]
+        let host = HvctlHost(top: f.top)
+        let (state, env) = (host.state, host.env)
         let hookArgs = ["--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
         func hvctl(_ args: [String]) throws -> Witness.Output { try Witness.run([hvctlBinary] + args, environment: env) }
         defer { ensureDockerRunning(); ensureLibvirtRunning() }
@@ -197,8 +197,8 @@ struct CrashSafetyTests {
         let f = try HookFixture()
         defer { f.remove() }
         try f.add("20-block.sh", #"if [[ "$*" == "stack extra" ]]; then touch "$OUT/blocked"; exec sleep 600; fi"#)
-        let state = f.top + "/state"
-        let env = ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": f.top + "/run", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf"]
+        let host = HvctlHost(top: f.top)
+        let (state, env) = (host.state, host.env)
         func hvctl(_ args: String...) throws -> Witness.Output { try Witness.run([hvctlBinary] + args, environment: env) }
 
         // Finished: `instance launch` exits, its container stays, even after its reaper ran.
@@ -243,8 +243,8 @@ struct CrashSafetyTests {
     func deadRunOnStoppedDaemon() async throws {
         let f = try HookFixture()
         defer { f.remove(); ensureDockerRunning() }
-        let state = f.top + "/state"
-        let env = ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": f.top + "/run", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf"]
+        let host = HvctlHost(top: f.top)
+        let (state, env) = (host.state, host.env)
         func hvctl(_ args: String...) throws -> Witness.Output { try Witness.run([hvctlBinary] + args, environment: env) }
         #expect(try hvctl("start", "docker").status == 0)
         let run = "dead" + String(UUID().uuidString.prefix(6)).lowercased().filter(\.isHexDigit)

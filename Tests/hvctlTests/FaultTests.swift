@@ -6,22 +6,6 @@ import Testing
 /// and never starts what was stopped.
 @Suite("faults: stopped daemons, unreachable systemd (test host)", .serialized)
 struct FaultTests {
-    struct Host {
-        let dir = "/tmp/" + uniqueName("hvctl-fault-test")
-        var state: String { dir + "/state" }
-        var env: [String: String] { ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": dir + "/run", "HVCTL_COMPUTE_CONFIG": dir + "/compute.conf"] }
-        func remove() { try? FileManager.default.removeItem(atPath: dir) }
-
-        /// Runs hvctl; returns its output and how long it took.
-        func timed(_ args: [String], wrapper: [String] = [], environment: [String: String] = [:]) throws -> (Witness.Output, Duration) {
-            var out = Witness.Output(status: -1, stdout: "", stderr: "")
-            let took = try ContinuousClock().measure {
-                out = try Witness.run(wrapper + [hvctlBinary] + args, environment: env.merging(environment) { $1 })
-            }
-            return (out, took)
-        }
-    }
-
     static let dockerUnits = ["docker.socket", "docker.service"]
     static let libvirtUnits = ["libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket", "libvirtd.service"]
 
@@ -31,7 +15,7 @@ struct FaultTests {
 
     @Test("docker.service and docker.socket stopped, libvirtd and its sockets stopped: bounded clear errors, nothing restarted")
     func stoppedDaemons() throws {
-        let h = Host()
+        let h = HvctlHost("hvctl-fault-test")
         defer { h.remove(); ensureDockerRunning(); ensureLibvirtRunning() }
         try Witness.run(["systemctl", "stop"] + Self.dockerUnits + Self.libvirtUnits)
 
@@ -65,7 +49,7 @@ struct FaultTests {
 
     @Test("systemd unreachable (no bus, no manager socket; or a bus that never answers): one-line error, bounded, state untouched")
     func systemdUnreachable() async throws {
-        let h = Host()
+        let h = HvctlHost("hvctl-fault-test")
         defer { h.remove() }
         try FileManager.default.createDirectory(atPath: h.state, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: h.dir + "/extras.d", withIntermediateDirectories: true)
