@@ -23,34 +23,37 @@ let package = Package(
         // thread-local errors all want every call on the thread that made the object.
         .target(name: "PinnedThread"),
 
+        // What every layer shares and none owns: the trust rule, one-line text, runtime paths.
+        .target(name: "Core"),
         .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread"]),
         .target(
             name: "Hypervisors",
             dependencies: [
-                "CLibvirt", "PinnedThread", "Systemd",
+                "CLibvirt", "Core", "PinnedThread", "Systemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
-        .target(name: "Hooks", dependencies: ["Systemd"]),
-        .target(name: "Stack", dependencies: ["Systemd", "Hypervisors", "Hooks"]),
+        .target(name: "Hooks", dependencies: ["Core", "Systemd"]),
+        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks"]),
         .executableTarget(
             name: "hvctl",
             dependencies: [
-                "Stack", "Hooks", "Hypervisors", "Systemd",
+                "Core", "Stack", "Hooks", "Hypervisors", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "hvctl-bench", dependencies: ["Systemd"], path: "Benchmarks/hvctl-bench"),
 
-        .target(name: "TestSupport", dependencies: ["Hooks", "Systemd"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Core", "Hooks", "Systemd"], path: "Tests/TestSupport"),
         .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
-        .testTarget(name: "HooksTests", dependencies: ["Hooks", "Systemd", "TestSupport"]),
-        .testTarget(name: "hvctlTests", dependencies: ["Stack", "Hooks", "Systemd", "TestSupport"]),
+        .testTarget(name: "HooksTests", dependencies: ["Core", "Hooks", "Systemd", "TestSupport"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

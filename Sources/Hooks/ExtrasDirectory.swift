@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 
@@ -6,20 +7,15 @@ import Glibc
 public struct ExtrasDirectory: Sendable {
     public static let defaultPath = "/etc/hvctl/extras.d"
 
+    /// As given (absolute); `scan()` returns hooks by their physical paths.
     public var path: String
-    /// Who besides root may own hooks and their directories: the invoking user, as sudo allows.
-    public var trustedUID: uid_t
-
-    /// The user who invoked hvctl: SUDO_UID under sudo, else the real uid.
-    public static var invokingUID: uid_t {
-        if let raw = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = uid_t(raw) { return uid }
-        return getuid()
-    }
+    /// Who may own hooks, their directories and everything on the way from /.
+    public var policy: TrustPolicy
 
     /// A relative `path` is taken from the current directory: hooks run elsewhere (in TOP_DIR).
-    public init(path: String, trustedUID: uid_t = ExtrasDirectory.invokingUID) {
+    public init(path: String, policy: TrustPolicy = .invoking) {
         self.path = Self.absolute(path)
-        self.trustedUID = trustedUID
+        self.policy = policy
     }
 
     public struct Contents: Sendable, Equatable, Codable {
@@ -40,14 +36,26 @@ public struct ExtrasDirectory: Sendable {
         URL(fileURLWithPath: path).deletingLastPathComponent().path
     }
 
-    public func scan() throws -> Contents {
+    var trust: PathTrust { PathTrust(policy, purpose: "run hooks") }
+
+    /// The hooks in run order. With `topDir`, TOP_DIR and its lib/ tree are checked too, and
+    /// every unsafe path of all of them is named in one error, not one per attempt.
+    public func scan(topDir: String? = nil) throws -> Contents {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT { throw HookError.directoryMissing(path) }
             throw HookError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw HookError.notADirectory(path) }
-        try checkSafe(path, info)
+        // Every directory from / down: a user who can rename any of them can swap in hooks
+        // of their own after this check. The physical path is what runs.
+        var unsafe: [TrustError.Problem] = []
+        var path = self.path
+        do {
+            path = try trust.verify(self.path, as: .directory)
+        } catch let error as TrustError where !error.problems.isEmpty {
+            unsafe += error.problems
+        }
 
         let names: [String]
         do {
@@ -74,29 +82,37 @@ public struct ExtrasDirectory: Sendable {
             case .reserved(let order):
                 throw HookError.reservedPrefix(path: full, order: order)
             case .hook(let order, let name):
-                try checkRegularReadableSafe(full)
-                hooks.append(Hook(file: file, order: order, name: name, path: full))
+                do {
+                    let physical = try checkRegularReadableSafe(full)
+                    hooks.append(Hook(file: file, order: order, name: name, path: physical))
+                } catch let error as TrustError where !error.problems.isEmpty {
+                    unsafe += error.problems
+                }
             }
         }
+        if let topDir {
+            do {
+                try checkTopDir(topDir)
+            } catch let error as TrustError where !error.problems.isEmpty {
+                unsafe += error.problems
+            }
+        }
+        if !unsafe.isEmpty { throw TrustError.unsafe(what: "run hooks", problems: unsafe) }
         return Contents(hooks: hooks.sorted(), ignored: ignored)
     }
 
-    /// A `lib/` beside extras.d, which hooks source in their `source` phase, must be as safe
-    /// as the hooks themselves.
-    public func checkLibrary(topDir: String) throws {
-        let lib = topDir + "/lib"
+    /// TOP_DIR, which hooks run in and source from, and its `lib/` at every depth: a file
+    /// two levels down is sourced as root as surely as one at the top. Returns TOP_DIR's
+    /// physical path.
+    @discardableResult
+    public func checkTopDir(_ topDir: String) throws -> String {
+        let top = try trust.verify(topDir, as: .directory)
         var info = stat()
-        guard stat(lib, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return }
-        try checkSafe(lib, info)
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? [] {
-            var f = stat()
-            if stat(lib + "/" + file, &f) == 0, f.st_mode & S_IFMT == S_IFREG {
-                try checkSafe(lib + "/" + file, f)
-            }
-        }
+        if lstat(top + "/lib", &info) == 0 { try trust.verifyTree(top + "/lib") }
+        return top
     }
 
-    private func checkRegularReadableSafe(_ path: String) throws {
+    private func checkRegularReadableSafe(_ path: String) throws -> String {
         var link = stat()
         guard lstat(path, &link) == 0 else {
             throw HookError.unreadable(path: path, reason: String(cString: strerror(errno)))
@@ -114,20 +130,6 @@ public struct ExtrasDirectory: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw HookError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         close(fd)
-        try checkSafe(path, info)
-    }
-
-    /// sudo's rule for files it trusts: owned by root (or the invoking user), and not
-    /// writable by group or others. Anyone else who can change a hook can run code as root.
-    private func checkSafe(_ path: String, _ info: stat) throws {
-        if info.st_uid != 0 && info.st_uid != trustedUID {
-            throw HookError.unsafe(path: path, reason: "is owned by uid \(info.st_uid), not root; chown root \(path)")
-        }
-        let mode = info.st_mode & 0o7777
-        if mode & 0o022 != 0 {
-            let octal = String(mode, radix: 8)
-            throw HookError.unsafe(
-                path: path, reason: "is writable by \(mode & 0o020 != 0 ? "its group" : "others") (mode 0\(octal)); chmod go-w \(path)")
-        }
+        return try trust.verify(path, as: .file)
     }
 }

@@ -1,3 +1,5 @@
+import Core
+
 /// Why hooks could not be run; each names the file and what to do.
 public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
     case directoryMissing(String)
@@ -6,9 +8,10 @@ public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedName(path: String, reason: String)
     case reservedPrefix(path: String, order: Int)
     case notAFile(path: String, kind: String)
-    case unsafe(path: String, reason: String)
     case unitNameTooLong(hook: String, unit: String)
     case invalidEnvironment(String)
+    case forbiddenEnvironment(name: String, reason: String)
+    case invalidUser(String, reason: String)
     case invalidPhase(mode: String, phase: String?)
 
     public var description: String {
@@ -28,12 +31,14 @@ public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(shown(path)) uses the order prefix \(order < 10 ? "0" : "")\(order), which is reserved (00-09 and 90-99 belong to hvctl); use 10-89"
         case .notAFile(let path, let kind):
             return "\(shown(path)) has a hook's name but is \(kind); hooks must be regular files"
-        case .unsafe(let path, let reason):
-            return "refusing to run hooks: \(shown(path)) \(shown(reason))"
         case .unitNameTooLong(let hook, let unit):
             return "the unit name for hook \(hook) would be \(unit.utf8.count) bytes, past systemd's 255; shorten the hook's name"
         case .invalidEnvironment(let entry):
             return "invalid --env '\(shown(entry))': expected NAME=VALUE with NAME of letters, digits and '_', not starting with a digit"
+        case .forbiddenEnvironment(let name, let reason):
+            return "refusing --env \(shown(name)): \(reason)"
+        case .invalidUser(let user, let reason):
+            return "invalid --user '\(shown(user))': \(reason)"
         case .invalidPhase(let mode, let phase):
             let allowed = "stack pre-install|install|post-config|extra|test-config, unstack, clean"
             if let phase { return "'\(shown(mode)) \(shown(phase))' is not a hook call; use one of: \(allowed)" }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Systemd
 
@@ -15,7 +16,7 @@ public struct HookRunner: Sendable {
         /// Per hook file, overriding `timeout`.
         public var hookTimeouts: [String: Duration] = [:]
         public var user: String?
-        public var functionsPath: String = DevStackFunctions.defaultPath
+        public var functionsPath: String = RuntimePaths.functionsFile()
         public var slice = "hvctl.slice"
 
         public init(run: RunID, driver: String, topDir: String) {

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hooks
 import Systemd
@@ -29,19 +30,23 @@ public struct HookPhase: Sendable {
     ) throws {
         extras = ExtrasDirectory(
             path: extrasDir ?? processEnvironment["HVCTL_EXTRAS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? ExtrasDirectory.defaultPath)
+                ?? ExtrasDirectory.defaultPath, policy: config.hookPolicy)
         self.topDir = (topDir ?? config.topDir).map(ExtrasDirectory.absolute) ?? extras.defaultTopDir
         hookTimeouts = config.hookTimeouts.mapValues { .seconds($0) }
         self.call = call
         self.driver = driver
         self.timeout = timeout ?? Self.defaultTimeout
+        if let user, let problem = HookEnvironment.userProblem(user) { throw HookError.invalidUser(user, reason: problem) }
         self.user = user
         var environment = config.hookEnvironment
         // As DevStack users expect, the caller's ENABLED_SERVICES reaches the hooks.
         if let services = processEnvironment["ENABLED_SERVICES"] { environment["ENABLED_SERVICES"] = services }
         for entry in env {
-            guard let eq = entry.firstIndex(of: "="), Self.isVariableName(entry[..<eq]) else {
+            guard let eq = entry.firstIndex(of: "="), HookEnvironment.isShellName(entry[..<eq]) else {
                 throw HookError.invalidEnvironment(entry)
+            }
+            if let problem = HookEnvironment.problem(with: entry[..<eq]) {
+                throw HookError.forbiddenEnvironment(name: String(entry[..<eq]), reason: problem)
             }
             environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }
@@ -51,28 +56,23 @@ public struct HookPhase: Sendable {
     /// `--hook-timeout` / HVCTL_HOOK_TIMEOUT, in whole seconds.
     public static func timeout(flag: Int?, environment: [String: String]) throws -> Duration? {
         if let flag {
-            guard flag > 0 else { throw StackError.invalidValue("--hook-timeout", "\(flag)", expected: "a positive number of seconds") }
+            guard flag > 0, flag <= HostConfig.maxSeconds else {
+                throw StackError.invalidValue("--hook-timeout", "\(flag)", expected: "a number of seconds from 1 to \(HostConfig.maxSeconds)")
+            }
             return .seconds(flag)
         }
         if let raw = environment["HVCTL_HOOK_TIMEOUT"], !raw.isEmpty {
-            guard let seconds = Int(raw), seconds > 0 else {
-                throw StackError.invalidValue("HVCTL_HOOK_TIMEOUT", raw, expected: "a positive number of seconds")
+            guard let seconds = Int(raw), seconds > 0, seconds <= HostConfig.maxSeconds else {
+                throw StackError.invalidValue("HVCTL_HOOK_TIMEOUT", raw, expected: "a number of seconds from 1 to \(HostConfig.maxSeconds)")
             }
             return .seconds(seconds)
         }
         return nil
     }
 
-    static func isVariableName(_ s: Substring) -> Bool {
-        guard let first = s.utf8.first, !(48...57).contains(first) else { return false }
-        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
-    }
-
     /// The hooks, in order, after every check that must pass before anything runs.
     public func prepare() throws -> ExtrasDirectory.Contents {
-        let contents = try extras.scan()
-        try extras.checkLibrary(topDir: topDir)
-        return contents
+        try extras.scan(topDir: topDir)
     }
 
     public func options(run: RunID) -> HookRunner.Options {

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 import Hypervisors
@@ -124,8 +125,8 @@ public struct HostCleanup: Sendable {
         return stale
     }
 
-    /// $HVCTL_RUNTIME_DIR, else /run/hvctl.
+    /// $HVCTL_RUNTIME_DIR, else /run/hvctl (RuntimePaths, the one place that says).
     public static func runtimeDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/hvctl"
+        RuntimePaths.directory(environment)
     }
 }

@@ -1,4 +1,7 @@
+import Core
 import Foundation
+import Glibc
+import Hooks
 import Hypervisors
 
 /// /etc/hvctl/hvctl.conf (or --config / $HVCTL_CONFIG): defaults for every command, below
@@ -10,6 +13,8 @@ import Hypervisors
 ///     top_dir = /opt/stack              # TOP_DIR for hooks (default: extras.d's parent)
 ///     hook_timeout = 1800               # seconds
 ///     compute_config = /etc/nova/nova.conf
+///
+///     trusted_users = stack             # may own hooks and TOP_DIR too (root-owned file only)
 ///
 ///     [hook_env]                        # given to every hook (--env adds and overrides)
 ///     ENABLED_SERVICES = n-cpu,key
@@ -39,6 +44,16 @@ public struct HostConfig: Sendable, Equatable {
     public var dockerImage: String?
     public var dockerNetwork: String?
     public var libvirtURI: String?
+    /// Users besides root and the invoking user who may own hooks, TOP_DIR and what hooks
+    /// source; honoured only from a file that root owns in directories only root can write.
+    public var trustedUsers: [uid_t] = []
+
+    /// Who may own what hooks run and source.
+    public var hookPolicy: TrustPolicy { TrustPolicy.invoking.adding(trustedUsers) }
+
+    /// The longest timeout or grace hvctl accepts anywhere: a year, far below where
+    /// microseconds overflow 64 bits.
+    public static let maxSeconds = 365 * 24 * 3600
 
     public init() {}
 
@@ -53,7 +68,15 @@ public struct HostConfig: Sendable, Equatable {
     }
 
     public static func parse(path: String) throws -> HostConfig {
-        let text = try readText(path)
+        // The file tells hvctl what to run and with what environment: it must be as safe as
+        // a hook, and so must every directory on its path.
+        let checked: String
+        do {
+            checked = try PathTrust(.invoking, purpose: "read the configuration").verify(path, as: .file)
+        } catch TrustError.unreachable(_, let reason) {
+            throw ConfigError.unreadable(path, reason: reason)
+        }
+        let text = try readText(checked)
         var c = HostConfig()
         c.path = path
         var section = "DEFAULT"
@@ -70,7 +93,9 @@ public struct HostConfig: Sendable, Equatable {
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) }
             func seconds() throws -> Int {
-                guard let n = Int(value), n > 0 else { throw ConfigError.bad(path, index + 1, "\(key) takes a positive number of seconds") }
+                guard let n = Int(value), n > 0, n <= maxSeconds else {
+                    throw ConfigError.bad(path, index + 1, "\(key) takes a number of seconds from 1 to \(maxSeconds)")
+                }
                 return n
             }
             switch (section, key) {
@@ -83,7 +108,11 @@ public struct HostConfig: Sendable, Equatable {
             case ("DEFAULT", "top_dir"): c.topDir = value
             case ("DEFAULT", "hook_timeout"): c.hookTimeout = try seconds()
             case ("DEFAULT", "compute_config"): c.computeConfig = value
-            case ("hook_env", _): c.hookEnvironment[key] = value
+            case ("DEFAULT", "trusted_users"):
+                c.trustedUsers = try trustedUsers(value, path: checked, line: index + 1, shownPath: path)
+            case ("hook_env", _):
+                if let problem = HookEnvironment.problem(with: key) { throw ConfigError.bad(path, index + 1, problem) }
+                c.hookEnvironment[key] = value
             case ("hook_timeout", _): c.hookTimeouts[key.hasSuffix(".sh") ? key : key + ".sh"] = try seconds()
             case ("docker", "socket"): c.dockerSocket = value
             case ("docker", "image"): c.dockerImage = value
@@ -93,6 +122,22 @@ public struct HostConfig: Sendable, Equatable {
             }
         }
         return c
+    }
+
+    /// `trusted_users = stack, ci`: only root may widen who is trusted, so the file must be
+    /// root's, on a path only root can change.
+    static func trustedUsers(_ value: String, path: String, line: Int, shownPath: String) throws -> [uid_t] {
+        do {
+            try PathTrust(.rootOnly, purpose: "take trusted_users from the configuration").verify(path, as: .file)
+        } catch let error as TrustError {
+            throw ConfigError.bad(shownPath, line, "trusted_users is honoured only in a file root owns on a path only root can write (\(error))")
+        }
+        var uids: [uid_t] = []
+        for name in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let entry = getpwnam(name) else { throw ConfigError.bad(shownPath, line, "trusted_users: no such user '\(name)'") }
+            uids.append(entry.pointee.pw_uid)
+        }
+        return uids
     }
 
     /// The file as UTF-8 text, or an error that says why not: a directory, unreadable, or

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 
@@ -9,7 +10,7 @@ public final class HostLock {
     private var fd: Int32 = -1
 
     public static func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        (environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/hvctl") + "/lock"
+        RuntimePaths.directory(environment) + "/lock"
     }
 
     public init(path: String = HostLock.path()) {
@@ -21,9 +22,10 @@ public final class HostLock {
     /// Takes the lock. When another command holds it: with `wait`, says so once through
     /// `waiting` and polls until it is free (cancellable); without, fails at once.
     public func acquire(wait: Bool, waiting: (String) -> Void = { _ in }) async throws {
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW in a checked directory: nobody else can put a link or a file of theirs
+        // where root opens (and creates) the lock.
+        try RuntimePaths.prepare((path as NSString).deletingLastPathComponent, purpose: "take hvctl's host lock")
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
         var told = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

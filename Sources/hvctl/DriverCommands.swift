@@ -117,7 +117,9 @@ struct StopCommand: AsyncParsableCommand {
     var grace: Int?
 
     func validate() throws {
-        if let grace, grace < 0 { throw ValidationError("--grace takes a number of seconds, 0 or more") }
+        if let grace, grace < 0 || grace > HostConfig.maxSeconds {
+            throw ValidationError("--grace takes a number of seconds from 0 to \(HostConfig.maxSeconds)")
+        }
     }
 
     func run() async throws {

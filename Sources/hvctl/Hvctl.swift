@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Core
 import Hooks
 
 @main

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hooks
 import Systemd
@@ -83,22 +84,37 @@ struct ExtrasDirectoryTests {
         do {
             _ = try dir.scan()
             Issue.record("\(kind): the scan should have failed")
-        } catch let error as HookError {
+        } catch {
+            #expect(error is HookError || error is TrustError, "\(kind): \(error)")
             #expect("\(error)".contains(culprit), "\(kind): \(error)")
             #expect(!"\(error)".contains("\n"))
         }
     }
 
-    @Test("an unsafe file in TOP_DIR/lib is refused too")
+    @Test("an unsafe file or directory anywhere in TOP_DIR/lib is refused too, with the hooks' problems in one line")
     func unsafeLibrary() throws {
         let f = try HookFixture()
         defer { f.remove() }
-        try FileManager.default.createDirectory(atPath: f.top + "/lib", withIntermediateDirectories: true)
-        chmod(f.top + "/lib", 0o755)
-        try f.add("myplugin", "true\n", in: f.top + "/lib")
-        try ExtrasDirectory(path: f.extras).checkLibrary(topDir: f.top)
-        chmod(f.top + "/lib/myplugin", 0o666)
-        #expect(throws: HookError.self) { try ExtrasDirectory(path: f.extras).checkLibrary(topDir: f.top) }
+        let deep = f.top + "/lib/plugins/inner"
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        for d in [f.top + "/lib", f.top + "/lib/plugins", deep] { chmod(d, 0o755) }
+        try f.add("myplugin", "true\n", in: deep)
+        try f.add("20-good.sh", "true\n")
+        #expect(try ExtrasDirectory(path: f.extras).scan(topDir: f.top).hooks.count == 1)
+        chmod(deep + "/myplugin", 0o666)
+        chmod(f.top + "/lib/plugins", 0o777)
+        try f.add("30-bad.sh", "true\n", mode: 0o646)
+        do {
+            _ = try ExtrasDirectory(path: f.extras).scan(topDir: f.top)
+            Issue.record("an unsafe lib/ passed")
+        } catch let error as TrustError {
+            // Sorted: the hook under extras.d, then lib/plugins; myplugin is not reached
+            // through a directory that already failed.
+            #expect(error.problems.map(\.path) == [f.extras + "/30-bad.sh", f.top + "/lib/plugins"])
+            #expect("\(error)".contains("2 unsafe paths"))
+        }
+        chmod(f.top, 0o777)
+        #expect(throws: TrustError.self) { try ExtrasDirectory(path: f.extras).checkTopDir(f.top) }
     }
 
     @Test("calls and their arguments")

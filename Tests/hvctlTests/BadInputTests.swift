@@ -295,9 +295,9 @@ extension BadInputCase {
     static let configuration: [BadInputCase] = [
         .init(name: "config: unknown virt_driver", arguments: ["status"], expected: "hvctl.conf:2: unknown driver 'xen'",
               setup: { try $0.configure("[DEFAULT]\nvirt_driver = xen\n") }),
-        .init(name: "config: hook_timeout = abc", arguments: ["hooks", "list"], expected: "hvctl.conf:2: hook_timeout takes a positive number of seconds",
+        .init(name: "config: hook_timeout = abc", arguments: ["hooks", "list"], expected: "hvctl.conf:2: hook_timeout takes a number of seconds from 1 to",
               setup: { try $0.configure("[DEFAULT]\nhook_timeout = abc\n") }),
-        .init(name: "config: negative hook_timeout", arguments: ["status"], expected: "hvctl.conf:3: 10-foo takes a positive number of seconds",
+        .init(name: "config: negative hook_timeout", arguments: ["status"], expected: "hvctl.conf:3: 10-foo takes a number of seconds from 1 to",
               setup: { try $0.configure("[DEFAULT]\n[hook_timeout]\n10-foo = -5\n") }),
         .init(name: "config: a line without '='", arguments: ["status"], expected: "hvctl.conf:2: expected key = value",
               setup: { try $0.configure("[DEFAULT]\nvirt_driver fake\n") }),
@@ -345,7 +345,7 @@ extension BadInputCase {
     ]
 
     static let options: [BadInputCase] = [
-        .init(name: "stop --grace -1", arguments: ["stop", "fake", "--grace", "-1"], expected: "--grace takes a number of seconds, 0 or more"),
+        .init(name: "stop --grace -1", arguments: ["stop", "fake", "--grace", "-1"], expected: "--grace takes a number of seconds from 0 to"),
         .init(name: "hooks --hook-timeout -1", arguments: ["hooks", "run", "unstack", "--hook-timeout", "-1"],
               expected: "invalid --hook-timeout '-1'"),
         .init(name: "HVCTL_HOOK_TIMEOUT=abc", arguments: ["hooks", "run", "unstack"], expected: "invalid HVCTL_HOOK_TIMEOUT 'abc'",

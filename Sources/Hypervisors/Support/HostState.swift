@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 
@@ -86,10 +87,24 @@ public struct StateStore: Sendable {
         StateStore(directory: env["HVCTL_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory)
     }
 
-    public func load() throws -> HostState {
-        // Only a missing file means "no state yet"; anything else in the way is reported.
+    /// The state decides what hvctl destroys and which daemons it dials: its directory, every
+    /// directory above it and its files must be safe (the trust rule), or a user who made
+    /// $HVCTL_STATE_DIR could plant records and leases.
+    public func checkTrusted() throws {
         var st = stat()
         if stat(directory, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR { throw StateError.notADirectory(path: directory) }
+        let trust = PathTrust(.invoking, purpose: "use the state directory")
+        if lstat(file, &st) == 0 {
+            try trust.verify(file)
+        } else {
+            try trust.verifyExistingPrefix(directory)
+        }
+    }
+
+    public func load() throws -> HostState {
+        // Only a missing file means "no state yet"; anything else in the way is reported.
+        try checkTrusted()
+        var st = stat()
         if stat(file, &st) != 0 {
             if errno == ENOENT || errno == ENOTDIR { return HostState() }
             throw StateError.unreadable(path: file, reason: String(cString: strerror(errno)))
@@ -122,12 +137,13 @@ public struct StateStore: Sendable {
     /// dead run and the command the user runs next must not lose each other's change.
     @discardableResult
     public func update(_ change: (inout HostState) throws -> Void) throws -> HostState {
+        try checkTrusted()
         do {
             try AtomicFile.makeDirectory(directory)
         } catch let error as AtomicFileError {
             throw StateError.unwritable(path: error.path, reason: error.reason)
         }
-        let lock = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let lock = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard lock >= 0 else { throw StateError.unwritable(path: directory + "/.state.lock", reason: String(cString: strerror(errno))) }
         defer { close(lock) }
         while flock(lock, LOCK_EX) != 0 && errno == EINTR {}

@@ -1,0 +1,52 @@
+import Foundation
+import Glibc
+
+/// Where hvctl keeps what lasts only until reboot: the host lock and the DevStack functions
+/// file in the runtime directory (/run/hvctl, or $HVCTL_RUNTIME_DIR), and the liveness locks
+/// of running commands in one fixed host-wide directory.
+public enum RuntimePaths {
+    public static let defaultDirectory = "/run/hvctl"
+
+    /// $HVCTL_RUNTIME_DIR, else /run/hvctl: the one place every module asks.
+    public static func directory(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory
+    }
+
+    /// The DevStack functions file hooks source first.
+    public static func functionsFile(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        directory(environment) + "/devstack-functions.sh"
+    }
+
+    /// Liveness locks, one per running command, host-wide: neither HVCTL_STATE_DIR nor
+    /// HVCTL_RUNTIME_DIR moves it, so every hvctl on the host — another CI job's, a test
+    /// sandbox's — sees every run that is going, whatever state directory it uses.
+    public static let liveDirectory = "/run/hvctl/live"
+
+    /// Makes `path` (mode 0755, owned by whoever runs hvctl, root) unless it exists, then
+    /// checks it and its ancestors against `policy`: hvctl writes files there that hooks
+    /// source, so nobody outside the policy may be able to replace them. Returns the
+    /// physical path.
+    @discardableResult
+    public static func prepare(_ path: String, policy: TrustPolicy = .invoking, purpose: String) throws -> String {
+        let trust = PathTrust(policy, purpose: purpose)
+        // The ancestors first: never create anything inside a directory someone else controls.
+        try trust.verifyExistingPrefix(path)
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            try makeDirectories(path)
+        }
+        return try trust.verify(path, as: .directory)
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        var st = stat()
+        if lstat(path, &st) == 0 { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw TrustError.unreachable(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
+        }
+        // Whatever the umask: hooks running as another --user still read the functions file.
+        chmod(path, 0o755)
+    }
+}
