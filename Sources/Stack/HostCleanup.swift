@@ -107,7 +107,7 @@ public struct HostCleanup: Sendable {
     /// Files a killed hvctl can leave, and only those: temp files of an interrupted atomic
     /// write of hvctl's own files (`.state.json.<pid>.tmp`, `.<run>.lease.<pid>.tmp`, …),
     /// stale once that pid is gone, and, when no run is going, the DevStack functions file
-    /// hooks source. The lock file stays: removing a lock file someone may be waiting on
+    /// hooks source, and the host-wide liveness files of runs that are over. The lock file stays: removing a lock file someone may be waiting on
     /// would let two holders in.
     func staleFiles(removing: Bool, anyRunLive: @Sendable () -> Bool) -> [String] {
         let ours = try! Regex(#"^\.(state\.json|devstack-functions\.sh|fake-instances\.json|[a-z0-9_]{1,32}\.lease)\.([0-9]+)\.tmp$"#)
@@ -119,8 +119,10 @@ public struct HostCleanup: Sendable {
                 stale.append(dir + "/" + name)
             }
         }
-        let functions = runtimeDirectory + "/devstack-functions.sh"
+        let functions = RuntimePaths.functionsFile(["HVCTL_RUNTIME_DIR": runtimeDirectory])
         if FileManager.default.fileExists(atPath: functions) && !anyRunLive() { stale.append(functions) }
+        // Liveness files of runs that are over, host-wide (a killed run cannot remove its own).
+        stale += LiveLock.stale()
         if removing { stale = stale.filter { unlink($0) == 0 || errno == ENOENT } }
         return stale
     }

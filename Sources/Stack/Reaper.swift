@@ -30,6 +30,15 @@ public struct Reaper: Sendable {
     /// a first look, so the reaper looks again after this pause, until a look finds nothing
     /// (at most three more times).
     public func reap(_ dead: DeadRun, settle: Duration? = nil) async -> HostCleanup.Report {
+        if let problem = KnownEndpoints([context.settings]).problem(with: dead.info) {
+            var report = HostCleanup.Report(dryRun: false, run: dead.info.run)
+            report.failures = ["run \(dead.info.run): \(problem)"]
+            JournalWriter.send(
+                "hvctl reaper: run \(dead.info.run) left alone: \(problem)", identifier: "hvctl-reaper",
+                fields: [RunMarker.runField: dead.info.run])
+            dead.release(reaped: false)
+            return report
+        }
         var context = self.context
         context.settings.dockerSocket = dead.info.dockerSocket
         context.settings.libvirtURI = dead.info.libvirtURI

@@ -25,7 +25,8 @@ public enum RunGuard {
             dockerSocket: context.settings.dockerSocket, libvirtURI: context.settings.libvirtURI, drivers: drivers)
         // The reaper first: it watches this process until the lease exists, then the lease.
         do {
-            try await context.systemd.launch(reaperUnit(context.run, owner: .current, store: context.state, runtimeDirectory: runtime))
+            try await context.systemd.launch(
+                reaperUnit(context.run, owner: .current, store: context.state, runtimeDirectory: runtime, settings: context.settings))
         } catch {
             // Not fatal: the lease still marks the run, and the next hvctl command reaps it.
             note("could not start this run's reaper unit (\(error)); if hvctl dies, the next hvctl command cleans up after it")
@@ -44,9 +45,17 @@ public enum RunGuard {
         }
     }
 
-    static func reaperUnit(_ run: RunID, owner: ProcessIdentity, store: StateStore, runtimeDirectory: String) -> TransientService {
+    /// The run's endpoints go on the reaper's command line, from this process, not from the
+    /// lease on disk: the reaper dials only what it was told here or is configured with.
+    static func reaperUnit(
+        _ run: RunID, owner: ProcessIdentity, store: StateStore, runtimeDirectory: String, settings: DriverSettings = DriverSettings()
+    ) -> TransientService {
         var service = TransientService(
-            name: Reaper.unitName(run), command: [executable, "reap", "--wait", "--owner", owner.description, run.value])
+            name: Reaper.unitName(run),
+            command: [
+                executable, "reap", "--wait", "--owner", owner.description, "--docker-socket", settings.dockerSocket,
+                "--libvirt-uri", settings.libvirtURI, run.value,
+            ])
         service.description = "hvctl: reaps run \(run) if it dies unfinished"
         service.environment = ["HVCTL_STATE_DIR": store.directory, "HVCTL_RUNTIME_DIR": runtimeDirectory]
         service.slice = "hvctl.slice"

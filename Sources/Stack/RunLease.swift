@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 import Hypervisors
@@ -39,11 +40,14 @@ public final class RunLease {
     public let info: Info
     public let path: String
     private var fd: Int32
+    /// The same run's host-wide liveness, for hvctl commands using other state directories.
+    private let live: LiveLock
 
-    private init(info: Info, path: String, fd: Int32) {
+    private init(info: Info, path: String, fd: Int32, live: LiveLock) {
         self.info = info
         self.path = path
         self.fd = fd
+        self.live = live
     }
 
     /// Closing without `finish()` (a lease left by a crash of this very process) leaves the
@@ -59,21 +63,28 @@ public final class RunLease {
     /// Creates and locks the lease of `info.run`.
     public static func take(_ info: Info, store: StateStore) throws -> RunLease {
         let dir = directory(store)
+        try store.checkTrusted()
         do {
             try AtomicFile.makeDirectory(dir)
         } catch let error as AtomicFileError {
             throw LeaseError.unwritable(error.path, error.reason)
         }
+        try PathTrust(.invoking, purpose: "keep run leases").verify(dir, as: .directory)
+        let live = try LiveLock.take(info.run)
         let path = path(info.run, store)
         // Made under a temporary name, locked and written, then renamed into place: a lease
         // is never seen unlocked or empty while its run is alive.
         let temp = dir + "/.\(info.run).lease.\(getpid()).tmp"
-        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LeaseError.unwritable(temp, String(cString: strerror(errno))) }
+        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            live.release()
+            throw LeaseError.unwritable(temp, String(cString: strerror(errno)))
+        }
         func fail(_ what: String) -> LeaseError {
             let error = LeaseError.unwritable(path, "\(what): \(String(cString: strerror(errno)))")
             close(fd)
             unlink(temp)
+            live.release()
             return error
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw fail("flock") }
@@ -82,7 +93,7 @@ public final class RunLease {
         }
         guard link(temp, path) == 0 else { throw fail("cannot take the name (is run \(info.run) already going?)") }
         unlink(temp)
-        return RunLease(info: info, path: path, fd: fd)
+        return RunLease(info: info, path: path, fd: fd, live: live)
     }
 
     /// The run ended: remove the file, then release the lock.
@@ -91,26 +102,37 @@ public final class RunLease {
         unlink(path)
         close(fd)
         fd = -1
+        live.release()
     }
 
     // MARK: looking at other runs' leases
 
     /// Every lease in the state directory: runs still going (locked by a live process) and
     /// runs that died unfinished, each of the latter now locked by the caller.
-    public static func scan(_ store: StateStore) -> (live: [Info], dead: [DeadRun]) {
+    /// A lease file that breaks the trust rule (not a regular file, owned by someone else,
+    /// writable by group or others) is in `unsafe` and left alone: nothing it says is used.
+    public static func scan(_ store: StateStore) -> (live: [Info], dead: [DeadRun], unsafe: [String]) {
         let dir = directory(store)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], []) }
+        guard (try? store.checkTrusted()) != nil, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], []) }
         var live: [Info] = []
         var dead: [DeadRun] = []
-        for name in names.sorted() where name.hasSuffix(".lease") {
+        var unsafe: [String] = []
+        let policy = TrustPolicy.invoking
+        for name in names.sorted() where name.hasSuffix(".lease") && !name.hasPrefix(".") {
             let run = String(name.dropLast(6))
+            var st = stat()
+            guard lstat(dir + "/" + name, &st) == 0 else { continue }
+            guard RunID(run) != nil, st.st_mode & S_IFMT == S_IFREG, policy.trusts(st.st_uid), st.st_mode & 0o022 == 0 else {
+                unsafe.append(dir + "/" + name)
+                continue
+            }
             switch claim(dir + "/" + name, run: run) {
             case .live(let info): live.append(info)
             case .dead(let d): dead.append(d)
             case .gone: continue
             }
         }
-        return (live, dead)
+        return (live, dead, unsafe)
     }
 
     /// A run is going as long as its lease exists and is not one of `dead` (leases the caller
@@ -122,10 +144,13 @@ public final class RunLease {
         let notLive = Set(dead.map(\.info.run) + (own.map { [$0] } ?? []))
         let dir = directory(store)
         return .everything(
-            isLive: { run in !notLive.contains(run) && access(dir + "/\(run).lease", F_OK) == 0 },
+            isLive: { run in
+                !notLive.contains(run) && (access(dir + "/\(run).lease", F_OK) == 0 || LiveLock.isHeld(run))
+            },
             anyLive: {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
                 return names.contains { $0.hasSuffix(".lease") && !$0.hasPrefix(".") && !notLive.contains(String($0.dropLast(6))) }
+                    || LiveLock.anyHeld(except: notLive)
             })
     }
 
@@ -172,7 +197,7 @@ public final class RunLease {
     }
 
     static func claim(_ path: String, run: String) -> Claim {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return .gone }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let info = readInfo(fd, run: run)

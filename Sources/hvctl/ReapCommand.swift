@@ -33,6 +33,12 @@ struct ReapCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait: the process (PID:STARTTIME) that will take RUN's lease.", valueName: "process"))
     var owner: String?
 
+    @Option(help: ArgumentHelp("A Docker socket a dead run may have used (besides the default and hvctl.conf's).", valueName: "path"))
+    var dockerSocket: String?
+
+    @Option(help: ArgumentHelp("A libvirt URI a dead run may have used (besides the default and hvctl.conf's).", valueName: "uri"))
+    var libvirtURI: String?
+
     @Option(name: .shortAndLong, help: "Output format: text or json.")
     var output: OutputFormat = .text
 
@@ -44,8 +50,6 @@ struct ReapCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // No configuration file here: a broken one must not stop a reaper. Each run's lease
-        // names the daemons it used.
         let store = StateStore.fromEnvironment()
         let runtime = HostCleanup.runtimeDirectory()
         var dead: [DeadRun]
@@ -62,7 +66,13 @@ struct ReapCommand: AsyncParsableCommand {
             dead = leases.dead.filter { run == nil || $0.info.run == run }
             for other in leases.dead where !dead.contains(where: { $0 === other }) { other.release(reaped: false) }
         }
-        let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate())
+        // The endpoints a lease may name: the defaults, hvctl.conf's when it reads (a broken
+        // one must not stop a reaper) and the options.
+        var settings = DriverSettings()
+        (try? HostConfig.load())?.apply(to: &settings)
+        if let dockerSocket { settings.dockerSocket = dockerSocket }
+        if let libvirtURI { settings.libvirtURI = libvirtURI }
+        let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate(), settings: settings)
         var reports: [HostCleanup.Report] = []
         for d in dead {
             let ownUnit = wait ? Reaper.unitName(RunID(d.info.run)!) : nil

@@ -1,0 +1,57 @@
+import Foundation
+import Hypervisors
+
+/// The daemons this host's hvctl is configured with: the defaults, hvctl.conf's, and those the
+/// command (or the run that started a reaper) was given on its command line. A lease names
+/// where its run worked, but a lease is data on disk: a reaper dials only endpoints on this
+/// list, compared after normalising, and otherwise reports the lease and leaves it alone. A
+/// planted `qemu+ext:///…?command=…` URI would otherwise run its program as root.
+public struct KnownEndpoints: Sendable, Equatable {
+    public var dockerSockets: Set<String>
+    public var libvirtURIs: Set<String>
+
+    public init(_ settings: [DriverSettings]) {
+        let all = settings + [DriverSettings()]
+        dockerSockets = Set(all.map { Self.socket($0.dockerSocket) })
+        libvirtURIs = Set(all.map { Self.uri($0.libvirtURI) })
+    }
+
+    /// nil when every endpoint `info` names is known; else why the lease is left alone.
+    public func problem(with info: RunLease.Info) -> String? {
+        var unknown: [String] = []
+        if !dockerSockets.contains(Self.socket(info.dockerSocket)) { unknown.append("Docker socket \(info.dockerSocket)") }
+        if !libvirtURIs.contains(Self.uri(info.libvirtURI)) { unknown.append("libvirt URI \(info.libvirtURI)") }
+        guard !unknown.isEmpty else { return nil }
+        return "its lease names \(unknown.joined(separator: " and ")), which this host's hvctl is not configured with; hvctl dials nothing a lease alone names (configure it in hvctl.conf, or remove the lease if it is not hvctl's)"
+    }
+
+    /// A socket path with `.`, `..` and repeated slashes taken out.
+    static func socket(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// A libvirt URI with its scheme and host in lower case and trailing slashes of its path
+    /// dropped: `QEMU:///system/` is `qemu:///system`. The query is kept as it is, so a URI
+    /// that adds parameters (`?command=`, `?socket=`) is a different endpoint.
+    static func uri(_ uri: String) -> String {
+        guard let sep = uri.range(of: "://") else { return uri }
+        let scheme = uri[..<sep.lowerBound].lowercased()
+        var rest = String(uri[sep.upperBound...])
+        var query = ""
+        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            query = String(rest[q...])
+            rest = String(rest[..<q])
+        }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let host = rest[..<slash].lowercased()
+        var path = String(rest[slash...])
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return scheme + "://" + host + path + query
+    }
+}
