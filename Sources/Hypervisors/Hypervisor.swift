@@ -73,9 +73,11 @@ public struct CleanupReport: Sendable, Equatable, Codable {
     public var kept: [String] = []
     /// hvctl's items left in place because the run that made them is still going.
     public var spared: [String] = []
-    /// Resources without hvctl's mark that were seen and left alone, counted by kind
-    /// (reported with dryRun).
+    /// Resources that are not hvctl's (no mark, or a mark with no record: a copy) that were
+    /// seen and left alone, counted by kind (reported with dryRun).
     public var unmarked: [String: Int] = [:]
+    /// What could not be done or looked at; any makes the cleanup fail.
+    public var failures: [String] = []
 
     public init(driver: String, dryRun: Bool) {
         self.driver = driver

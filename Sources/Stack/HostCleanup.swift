@@ -93,7 +93,9 @@ public struct HostCleanup: Sendable {
             }
             for await part in group {
                 switch part {
-                case .driver(let r): report.drivers.append(r)
+                case .driver(let r):
+                    report.drivers.append(r)
+                    report.failures += r.failures.map { "\(r.driver): \($0)" }
                 case .units(let r): report.units = r
                 case .failure(let f): report.failures.append(f)
                 }

@@ -75,20 +75,28 @@ struct StartCommand: AsyncParsableCommand {
         settings.baseRootfs = rootfs
         let flow = try await options.flow(driver: driver, settings: settings)
         let session = flow.session
-        // Already up: the quick no-op, no hooks; it still becomes the active driver.
+        if options.dryRun {
+            // Looks only: status starts nothing and records nothing.
+            if try await session.driver.status(session.context).running {
+                say("\(session.driver.name) is already running: start would make it the active driver and run no hooks")
+            } else {
+                try flow.plan("stack").forEach(say)
+            }
+            return
+        }
+        // Already up: the quick no-op, no hooks; it still becomes the active driver. Under
+        // the host lock, like every change to the host.
+        let lock = try await options.hostLock()
         if try await session.driver.status(session.context).running, case .alreadyRunning = try await session.driver.start(session.context) {
             try session.context.state.update { $0.activeDriver = session.driver.name }
+            lock.release()
             session.log("already running; active driver")
             say("\(session.driver.name) is already running; it is the active driver")
             return
         }
-        if options.dryRun {
-            try flow.plan("stack").forEach(say)
-            return
-        }
         let clock = ContinuousClock()
         let began = clock.now
-        try await options.locked(flow, "start") { try await flow.run("stack") }
+        try await options.locked(flow, "start", held: lock) { try await flow.run("stack") }
         say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, (clock.now - began).inSeconds))
     }
 }

@@ -39,18 +39,29 @@ struct FlowOptions: ParsableArguments {
 
     /// Runs `body` holding the host lock and the run's lease (RunGuard: if hvctl dies in the
     /// middle, what the run made is reaped), stopping cleanly on SIGINT/SIGTERM.
+    /// `held`: the host lock, when the caller took it already.
     func locked(
-        _ flow: StackFlow, _ command: String, drivers: [String] = [], _ body: @escaping @Sendable () async throws -> Void
+        _ flow: StackFlow, _ command: String, drivers: [String] = [], held: HostLock? = nil,
+        _ body: @escaping @Sendable () async throws -> Void
     ) async throws {
         // A bad extras.d is refused before the run takes its lease and reaper.
         _ = try flow.plan("stack")
-        let lock = HostLock()
-        try await lock.acquire(wait: !noWait) { note($0) }
+        let lock: HostLock
+        if let held { lock = held } else { lock = try await hostLock() }
         defer { lock.release() }
         let name = flow.session.driver.name
         try await RunGuard.guarding(flow.session.context, command: "hvctl \(command) \(name)", drivers: [name] + drivers, note: note) {
             try await cancellingOnInterrupt(body)
         }
+    }
+}
+
+extension FlowOptions {
+    /// The host lock, waited for (saying so) unless --no-wait.
+    func hostLock() async throws -> HostLock {
+        let lock = HostLock()
+        try await lock.acquire(wait: !noWait) { note($0) }
+        return lock
     }
 }
 

@@ -23,6 +23,16 @@ public struct DockerDriver: Hypervisor {
         labels?[HvctlMark.managed] == "true" && labels?[HvctlMark.instance] != nil
     }
 
+    /// Containers carrying hvctl's mark AND on record in this state: a container made from a
+    /// committed instance carries the same labels, and it is not hvctl's.
+    static func owned(_ containers: [EngineClient.ContainerSummary], _ records: OwnedResources) -> [EngineClient.ContainerSummary] {
+        containers.filter { isHvctlContainer($0.Labels) && records.owns(kind: "container", id: $0.Id, name: $0.name, run: $0.Labels?[HvctlMark.run]) }
+    }
+
+    private func records(_ context: DriverContext) throws -> OwnedResources {
+        try context.state.load().owned(by: name)
+    }
+
     public init() {}
 
     // MARK: the five verbs
@@ -91,7 +101,7 @@ public struct DockerDriver: Hypervisor {
             return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "docker.service was not running")
         }
         let client = try await engine(context)
-        let running = try await client.containers(labels: Self.containerFilter, all: false)
+        let running = Self.owned(try await client.containers(labels: Self.containerFilter, all: false), try records(context))
         let grace = Int(context.settings.stopGrace.components.seconds)
         try await parallel(running.map(\.Id)) { try await client.stopContainer($0, timeout: grace) }
         guard startedByHvctl || force else {
@@ -114,42 +124,41 @@ public struct DockerDriver: Hypervisor {
             report.unreachable = "docker.service is active but the daemon does not answer on \(context.settings.dockerSocket): \(error)"
             return report
         }
-        let filter = [Self.managedFilter]
-        func split<T>(_ items: [T], labels: (T) -> [String: String]?, name: (T) -> String, kind: String) -> [T] {
-            var inScope: [T] = []
-            for item in items {
-                let run = labels(item)?[HvctlMark.run]
-                if scope.includes(run: run) {
-                    inScope.append(item)
-                } else if scope.spares(run: run) {
-                    report.spared.append("\(kind) \(name(item)) (\(run.map { "run \($0) is" } ?? "hvctl runs are") still going)")
+        let records = try records(context)
+        var spared: [String] = []
+        func inScope<T>(_ items: [T], run: (T) -> String?, name: (T) -> String, kind: String) -> [T] {
+            items.filter { item in
+                if scope.includes(run: run(item)) { return true }
+                if scope.spares(run: run(item)) {
+                    spared.append("\(kind) \(name(item)) (\(run(item).map { "run \($0) is" } ?? "hvctl runs are") still going)")
                 }
+                return false
             }
-            return inScope
         }
-        let containers = split(try await client.containers(labels: Self.containerFilter), labels: \.Labels, name: \.name, kind: "container")
-        let networks = split(try await client.networks(labels: filter), labels: \.Labels, name: \.Name, kind: "network")
-        let volumes = split(try await client.volumes(labels: filter), labels: \.Labels, name: \.Name, kind: "volume")
-        // Only hvctl's own base image, by its name: images built FROM it or committed from
-        // its containers inherit its label, and those are the user's.
-        let ownImages = try await client.images(labels: filter).compactMap { image -> EngineClient.ImageSummary? in
+        let marked = try await client.containers(labels: Self.containerFilter)
+        let ownedContainers = Self.owned(marked, records)
+        let containers = inScope(ownedContainers, run: { $0.Labels?[HvctlMark.run] }, name: \.name, kind: "container")
+        // Only hvctl's own base image, by its name and its recorded id: images built FROM it
+        // or committed from its containers inherit its label, and those are the user's.
+        let markedImages = try await client.images(labels: [Self.managedFilter])
+        let ownedImages = markedImages.compactMap { image -> EngineClient.ImageSummary? in
             var own = image
             own.RepoTags = image.RepoTags?.filter { $0.hasPrefix(BaseImage.repository + ":") }
-            return own.RepoTags?.isEmpty == false ? own : nil
+            guard own.RepoTags?.isEmpty == false, records.owns(kind: "image", id: image.Id, name: own.RepoTags![0], run: nil) else { return nil }
+            return own
         }
-        let images = split(ownImages, labels: \.Labels, name: { $0.RepoTags?.first ?? $0.Id }, kind: "image")
-        report.removed = [
-            "container": containers.map(\.name), "network": networks.map(\.Name),
-            "volume": volumes.map(\.Name), "image": images.map { $0.RepoTags?.first ?? $0.Id },
-        ].filter { !$0.value.isEmpty }
+        let images = inScope(ownedImages, run: { $0.Labels?[HvctlMark.run] }, name: { $0.RepoTags?.first ?? $0.Id }, kind: "image")
+        report.spared = spared
+        report.removed = ["container": containers.map(\.name), "image": images.map { $0.RepoTags?.first ?? $0.Id }].filter { !$0.value.isEmpty }
         if dryRun {
-            // What else is there, so a dry run shows that hvctl looked and leaves it.
+            // What else is there, so a dry run shows that hvctl looked and leaves it: hvctl
+            // creates no networks or volumes, and marked copies are not on record.
             let all = try await (client.containers(labels: []), client.networks(labels: []), client.volumes(labels: []), client.images(labels: []))
             report.unmarked = [
-                "container": all.0.filter { !Self.isHvctlContainer($0.Labels) }.count,
-                "network": all.1.filter { $0.Labels?[HvctlMark.managed] != "true" && !["bridge", "host", "none"].contains($0.Name) }.count,
-                "volume": all.2.filter { $0.Labels?[HvctlMark.managed] != "true" }.count,
-                "image": all.3.filter { $0.Labels?[HvctlMark.managed] != "true" }.count,
+                "container": all.0.count - ownedContainers.count,
+                "network": all.1.filter { !["bridge", "host", "none"].contains($0.Name) }.count,
+                "volume": all.2.count,
+                "image": all.3.count - ownedImages.count,
             ]
             return report
         }
@@ -162,8 +171,6 @@ public struct DockerDriver: Hypervisor {
         report.killSeconds = (clock.now - killStart).inSeconds
         let removeStart = clock.now
         try await parallel(containers.map(\.Id)) { try await client.removeContainer($0) }
-        try await parallel(networks.map(\.Id)) { try await client.removeNetwork($0) }
-        try await parallel(volumes.map(\.Name)) { try await client.removeVolume($0) }
         // An image that containers of other tools still use stays: removing it is refused,
         // and those containers are not hvctl's to remove.
         let kept = Kept()
@@ -180,7 +187,22 @@ public struct DockerDriver: Hypervisor {
             report.removed["image"] = report.removed["image"]?.filter { !report.kept.contains($0) }
             if report.removed["image"]?.isEmpty == true { report.removed["image"] = nil }
         }
-        if !images.isEmpty && report.kept.isEmpty { try context.state.update { $0[driver: name].baseImage = nil } }
+        let removedImages = report.kept.isEmpty ? images.map(\.Id) : []
+        try context.state.forget(
+            driver: name, kind: "container", ids: containers.map(\.Id),
+            unanswered: containers.map { ($0.name, $0.Labels?[HvctlMark.run]) })
+        try context.state.forget(driver: name, kind: "image", ids: removedImages)
+        if !removedImages.isEmpty { try context.state.update { $0[driver: name].baseImage = nil } }
+        // Records whose resource is gone (removed by hand, or a creation that never happened)
+        // go too, except those of runs still going, which may be creating them right now.
+        if scope.run == nil {
+            let present = Set(marked.map(\.Id) + markedImages.map(\.Id))
+            let names = Set(marked.map(\.name))
+            try context.state.prune(driver: name) { r in
+                if let run = r.run, scope.isLive(run) { return true }
+                return r.id.map(present.contains) ?? names.contains(r.name)
+            }
+        }
         return report
     }
 
@@ -198,7 +220,7 @@ public struct DockerDriver: Hypervisor {
         }
         let client = try await engine(context, timeout: .seconds(5))
         let version = try await client.version()
-        let count = try await client.containers(labels: Self.containerFilter).count
+        let count = Self.owned(try await client.containers(labels: Self.containerFilter), try records(context)).count
         return DriverStatus(
             driver: name, installed: true, configured: configured, running: true,
             version: "\(version.Version) (API \(client.apiVersion))", instances: count,
@@ -210,9 +232,9 @@ public struct DockerDriver: Hypervisor {
     public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
         try InstanceName.validate(instance)
         let client = try await runningEngine(context)
-        if let existing = try await client.container(instance) {
-            throw Self.isHvctlContainer(existing.Config.Labels)
-                ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
+        if let existing = try await client.container(named: instance) {
+            throw Self.owned([existing], try records(context)).isEmpty
+                ? HypervisorError.notManaged(instance, driver: name) : HypervisorError.instanceExists(instance, driver: name)
         }
         let reference: String
         if let image {
@@ -225,34 +247,43 @@ public struct DockerDriver: Hypervisor {
             Image: reference, Cmd: ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait"],
             Labels: [HvctlMark.managed: "true", HvctlMark.run: context.run.value, HvctlMark.instance: instance],
             HostConfig: .init(NetworkMode: context.settings.dockerNetwork), StopTimeout: nil)
+        // On record before the request: if this process dies before the reply, the reaper
+        // still finds the container by its name and run.
+        try context.state.record(ResourceRecord(driver: name, kind: "container", name: instance, run: context.run.value))
         let id: String
         do {
             id = try await client.createContainer(name: instance, spec)
-        } catch EngineError.api(409, _) {
-            throw HypervisorError.instanceExists(instance, driver: name)
-        } catch EngineError.api(404, let message) {
-            throw HypervisorError.failed("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
+        } catch EngineError.api(let status, let message) {
+            // The daemon said no: nothing was made, so nothing stays on record.
+            try? context.state.forget(driver: name, kind: "container", ids: [], unanswered: [(instance, context.run.value)])
+            if status == 409 { throw HypervisorError.instanceExists(instance, driver: name) }
+            if status == 404 {
+                throw HypervisorError.failed("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
+            }
+            throw EngineError.api(status: status, message: message)
         }
+        try context.state.confirm(driver: name, kind: "container", name: instance, run: context.run.value, id: id)
         try await client.startContainer(id)
         return Instance(name: instance, driver: name, id: id, state: "running", image: reference, run: context.run.value)
     }
 
     public func instances(_ context: DriverContext) async throws -> [Instance] {
         let client = try await runningEngine(context)
-        return try await client.containers(labels: Self.containerFilter).map {
+        return Self.owned(try await client.containers(labels: Self.containerFilter), try records(context)).map {
             Instance(name: $0.name, driver: name, id: $0.Id, state: $0.State, image: $0.Image, run: $0.Labels?[HvctlMark.run])
         }.sorted { $0.name < $1.name }
     }
 
     public func delete(_ instance: String, _ context: DriverContext) async throws {
         let client = try await runningEngine(context)
-        guard let details = try await client.container(instance) else {
+        guard let found = try await client.container(named: instance) else {
             throw HypervisorError.noSuchInstance(instance, driver: name)
         }
-        guard Self.isHvctlContainer(details.Config.Labels) else {
+        guard !Self.owned([found], try records(context)).isEmpty else {
             throw HypervisorError.notManaged(instance, driver: name)
         }
-        try await client.removeContainer(details.Id)
+        try await client.removeContainer(found.Id)
+        try context.state.forget(driver: name, kind: "container", ids: [found.Id], unanswered: [(instance, found.Labels?[HvctlMark.run])])
     }
 
     // MARK: plumbing
@@ -322,6 +353,10 @@ public struct DockerDriver: Hypervisor {
         try await client.importImage(
             tar, repository: BaseImage.repository, tag: BaseImage.tag,
             changes: ["LABEL \(HvctlMark.managed)=true", "CMD [\"/bin/sh\"]"])
+        // On record by its id: a later image tagged the same way by someone else is not hvctl's.
+        if let id = try await client.imageID(reference) {
+            try context.state.record(ResourceRecord(driver: name, kind: "image", name: reference, id: id, run: nil))
+        }
         try context.state.update { $0[driver: name].baseImage = reference }
         return reference
     }

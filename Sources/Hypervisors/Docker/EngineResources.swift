@@ -61,13 +61,16 @@ extension EngineClient {
         try await get("/containers/json?all=\(all ? 1 : 0)&\(Self.labelFilter(labels))", as: [ContainerSummary].self)
     }
 
-    /// Nil when no container has that name or id.
-    public func container(_ nameOrID: String) async throws -> ContainerDetails? {
-        do {
-            return try await get("/containers/\(Self.percentEncoded(nameOrID))/json", as: ContainerDetails.self)
-        } catch EngineError.api(404, _) {
-            return nil
-        }
+    /// The container named exactly `name`, or nil. Never `/containers/{name}`: the daemon
+    /// resolves that as an id prefix too, so `410` would find the container `web` whose id
+    /// starts with 410. The name filter is a regular expression, so `name` is escaped and
+    /// anchored, and the answer is compared exactly as well.
+    public func container(named name: String) async throws -> ContainerSummary? {
+        let pattern = "^/" + NSRegularExpression.escapedPattern(for: name) + "$"
+        let json = try JSONSerialization.data(withJSONObject: ["name": [pattern]], options: [.sortedKeys])
+        let query = "filters=" + Self.percentEncoded(String(decoding: json, as: UTF8.self))
+        let list = try await get("/containers/json?all=1&\(query)", as: [ContainerSummary].self)
+        return list.first { $0.Names.contains("/" + name) }
     }
 
     public struct ContainerSpec: Encodable, Sendable {
@@ -121,6 +124,16 @@ extension EngineClient {
 
     public func images(labels: [String]) async throws -> [ImageSummary] {
         try await get("/images/json?\(Self.labelFilter(labels))", as: [ImageSummary].self)
+    }
+
+    /// The image id `reference` names, or nil when there is none.
+    public func imageID(_ reference: String) async throws -> String? {
+        struct Inspect: Decodable { var Id: String }
+        do {
+            return try await get("/images/\(Self.percentEncoded(reference))/json", as: Inspect.self).Id
+        } catch EngineError.api(404, _) {
+            return nil
+        }
     }
 
     public func imageExists(_ reference: String) async throws -> Bool {

@@ -24,10 +24,13 @@ public enum DomainMark {
 
     /// A small domain with no disk: it boots into the firmware and idles, which is all an
     /// hvctl instance needs to be (a workload the driver manages).
-    public static func domainXML(name: String, type: String, run: String, memoryMiB: Int = 64) -> String {
+    /// `uuid`: chosen by hvctl and put on record before the domain is defined, so a domain
+    /// defined again from this XML under another name (virt-clone) is not taken for it.
+    public static func domainXML(name: String, uuid: String, type: String, run: String, memoryMiB: Int = 64) -> String {
         """
         <domain type='\(type)'>
           <name>\(escape(name))</name>
+          <uuid>\(escape(uuid))</uuid>
           <metadata>\(element(run: run, instance: name))</metadata>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <vcpu>1</vcpu>

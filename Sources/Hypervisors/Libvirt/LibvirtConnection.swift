@@ -72,18 +72,25 @@ public actor LibvirtConnection {
 
     // MARK: domains
 
-    /// Every domain, running or not.
+    /// Every domain, running or not. One that vanishes while it is being described (undefined
+    /// by someone meanwhile) is left out; every handle is freed, whatever fails.
     public func domains() throws -> [Domain] {
         let c = try live()
         var list: UnsafeMutablePointer<virDomainPtr?>? = nil
         let n = lib.virConnectListAllDomains(c, &list, 0)
         guard n >= 0 else { throw failure("virConnectListAllDomains") }
-        defer { free(list) }
+        defer {
+            for i in 0..<Int(n) { if let d = list?[i] { lib.virDomainFree(d) } }
+            free(list)
+        }
         var out: [Domain] = []
         for i in 0..<Int(n) {
             guard let d = list?[i] else { continue }
-            defer { lib.virDomainFree(d) }
-            out.append(try describe(d))
+            do {
+                out.append(try describe(d))
+            } catch let error as LibvirtError where error.code == Int32(VIR_ERR_NO_DOMAIN.rawValue) {
+                continue
+            }
         }
         return out.sorted { $0.name < $1.name }
     }
@@ -114,17 +121,17 @@ public actor LibvirtConnection {
         }
     }
 
-    /// Stops the domain immediately (pulls the plug).
-    public func destroy(_ name: String) throws {
-        try withDomain(name) { d in
+    /// Stops the domain immediately (pulls the plug). `byUUID`: `name` is its UUID.
+    public func destroy(_ name: String, byUUID: Bool = false) throws {
+        try withDomain(name, byUUID: byUUID) { d in
             guard lib.virDomainDestroy(d) == 0 else { throw failure("destroy \(name)") }
         }
     }
 
     /// Removes the domain's definition together with its managed save, snapshot metadata and
     /// NVRAM. Drivers that refuse one of those flags get virsh's fallback: a plain undefine.
-    public func undefine(_ name: String) throws {
-        try withDomain(name) { d in
+    public func undefine(_ name: String, byUUID: Bool = false) throws {
+        try withDomain(name, byUUID: byUUID) { d in
             let flags =
                 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
                 | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
@@ -139,8 +146,8 @@ public actor LibvirtConnection {
 
     /// The element of `namespace` in the domain's `<metadata>`, or nil when it has none
     /// (hvctl's mark, for example). Reads the live definition when running.
-    public func metadata(of name: String, namespace: String) throws -> String? {
-        try withDomain(name) { d in
+    public func metadata(of name: String, namespace: String, byUUID: Bool = false) throws -> String? {
+        try withDomain(name, byUUID: byUUID) { d in
             guard let xml = lib.virDomainGetMetadata(d, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), namespace, 0) else {
                 let e = failure("read metadata of \(name)")
                 if e.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
@@ -164,9 +171,11 @@ public actor LibvirtConnection {
         return connection
     }
 
-    private func withDomain<T>(_ name: String, _ body: (OpaquePointer) throws -> T) throws -> T {
+    /// `name`: a domain name, or with `byUUID` a UUID string. Cleanup goes by UUID: the one
+    /// hvctl recorded, not whatever is called that name now.
+    private func withDomain<T>(_ name: String, byUUID: Bool = false, _ body: (OpaquePointer) throws -> T) throws -> T {
         let c = try live()
-        guard let d = lib.virDomainLookupByName(c, name) else {
+        guard let d = byUUID ? lib.virDomainLookupByUUIDString(c, name) : lib.virDomainLookupByName(c, name) else {
             let e = failure("lookup \(name)")
             throw e.code == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? LibvirtError.noSuchDomain(name) : e
         }

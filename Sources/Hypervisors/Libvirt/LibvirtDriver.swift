@@ -99,9 +99,9 @@ public struct LibvirtDriver: Hypervisor {
             return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "libvirtd.service was not running")
         }
         let connection = try await connect(context)
-        let running = try await marked(connection).filter { $0.domain.state == .running || $0.domain.state == .paused }
+        let running = try await marked(connection, context).owned.filter { $0.domain.state == .running || $0.domain.state == .paused }
         // ACPI first; what is still running after the grace period is destroyed.
-        for d in running { try? await connection.shutdown(d.domain.name) }
+        for d in running { try? await connection.shutdown(d.domain.name) }  // by name: it was just looked up
         let deadline = ContinuousClock.now.advanced(by: context.settings.stopGrace)
         var remaining = running.map(\.domain.name)
         while !remaining.isEmpty && ContinuousClock.now < deadline {
@@ -138,17 +138,20 @@ public struct LibvirtDriver: Hypervisor {
             report.unreachable = "\(context.settings.libvirtURI) does not connect: \(error)"
             return report
         }
-        let all = try await marked(connection)
-        let targets = all.filter { scope.includes(run: $0.run) }.map(\.domain)
-        report.spared = all.filter { scope.spares(run: $0.run) }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
+        let found = try await marked(connection, context)
+        let targets = found.owned.filter { scope.includes(run: $0.run) }.map(\.domain)
+        report.spared = found.owned.filter { scope.spares(run: $0.run) }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
+        // A domain whose mark cannot be read may be hvctl's: it stays, and the cleanup fails.
+        report.failures = found.unreadable
         if !targets.isEmpty { report.removed["domain"] = targets.map(\.name) }
         if dryRun {
-            report.unmarked["domain"] = try await connection.domains().count - all.count
+            report.unmarked["domain"] = found.all - found.owned.count
             return report
         }
         let clock = ContinuousClock()
         // One connection serves one call at a time (its actor's thread), so fan out over a
-        // few connections: destroying a QEMU domain waits for the process to die.
+        // few connections: destroying a QEMU domain waits for the process to die. By UUID,
+        // the one on record: a domain renamed or re-created since is not taken for it.
         let width = min(16, targets.count)
         var pool: [LibvirtConnection] = [connection]
         for _ in 1..<max(1, width) { pool.append(try await LibvirtConnection.open(context.settings.libvirtURI)) }
@@ -156,7 +159,7 @@ public struct LibvirtDriver: Hypervisor {
         let killStart = clock.now
         try await parallel(Array(targets.filter { $0.state != .shutOff }.enumerated()), width: width) { item in
             do {
-                try await pooled[item.offset % pooled.count].destroy(item.element.name)
+                try await pooled[item.offset % pooled.count].destroy(item.element.uuid, byUUID: true)
             } catch LibvirtError.noSuchDomain {
             }
         }
@@ -164,11 +167,21 @@ public struct LibvirtDriver: Hypervisor {
         let removeStart = clock.now
         try await parallel(Array(targets.enumerated()), width: width) { item in
             do {
-                try await pooled[item.offset % pooled.count].undefine(item.element.name)
+                try await pooled[item.offset % pooled.count].undefine(item.element.uuid, byUUID: true)
             } catch LibvirtError.noSuchDomain {
             }
         }
         report.removeSeconds = (clock.now - removeStart).inSeconds
+        try context.state.forget(driver: name, kind: "domain", ids: targets.map(\.uuid))
+        if scope.run == nil && found.unreadable.isEmpty {
+            // Records whose domain is gone (undefined by hand, or never defined) go too,
+            // except those of runs still going.
+            let present = Set(found.uuids)
+            try context.state.prune(driver: name) { r in
+                if let run = r.run, scope.isLive(run) { return true }
+                return r.id.map(present.contains) ?? false
+            }
+        }
         return report
     }
 
@@ -189,7 +202,7 @@ public struct LibvirtDriver: Hypervisor {
         }
         let connection = try await connect(context)
         let hv = try await connection.hypervisor()
-        let count = try await marked(connection).count
+        let count = try await marked(connection, context).owned.count
         return DriverStatus(
             driver: name, installed: true, configured: state.configured, running: true,
             version: "\(hv.type) \(hv.version)", instances: count,
@@ -202,17 +215,28 @@ public struct LibvirtDriver: Hypervisor {
         try InstanceName.validate(instance)
         if image != nil { throw HypervisorError.failed("libvirt instances take no --image: they are diskless domains") }
         let connection = try await runningConnection(context)
-        if (try? await connection.domain(named: instance)) != nil {
-            throw try await connection.metadata(of: instance, namespace: DomainMark.namespace) != nil
+        if let existing = try? await connection.domain(named: instance) {
+            throw try await isOwned(existing, connection, context)
                 ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
         }
         let type = try context.state.load()[driver: name].domainType ?? Self.detectType()
-        let xml = DomainMark.domainXML(name: instance, type: type, run: context.run.value)
-        let domain = try await connection.define(xml: xml)
+        // hvctl picks the UUID and puts it on record before the domain exists: if this
+        // process dies before libvirt answers, the reaper still knows which domain is its.
+        let uuid = UUID().uuidString.lowercased()
+        try context.state.record(ResourceRecord(driver: name, kind: "domain", name: instance, id: uuid, run: context.run.value))
+        let xml = DomainMark.domainXML(name: instance, uuid: uuid, type: type, run: context.run.value)
+        let domain: Domain
+        do {
+            domain = try await connection.define(xml: xml)
+        } catch let error as LibvirtError {
+            try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
+            throw error
+        }
         do {
             try await connection.start(instance)
         } catch {
-            try? await connection.undefine(instance)
+            try? await connection.undefine(uuid, byUUID: true)
+            try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
             throw error
         }
         return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: "\(type) domain", run: context.run.value)
@@ -220,7 +244,7 @@ public struct LibvirtDriver: Hypervisor {
 
     public func instances(_ context: DriverContext) async throws -> [Instance] {
         let connection = try await runningConnection(context)
-        return try await marked(connection).map {
+        return try await marked(connection, context).owned.map {
             Instance(name: $0.domain.name, driver: name, id: $0.domain.uuid, state: $0.domain.state.rawValue, image: nil, run: $0.run)
         }
     }
@@ -233,11 +257,12 @@ public struct LibvirtDriver: Hypervisor {
         } catch LibvirtError.noSuchDomain {
             throw HypervisorError.noSuchInstance(instance, driver: name)
         }
-        guard try await connection.metadata(of: instance, namespace: DomainMark.namespace) != nil else {
+        guard try await isOwned(domain, connection, context) else {
             throw HypervisorError.notManaged(instance, driver: name)
         }
-        if domain.state != .shutOff { try await connection.destroy(instance) }
-        try await connection.undefine(instance)
+        if domain.state != .shutOff { try await connection.destroy(domain.uuid, byUUID: true) }
+        try await connection.undefine(domain.uuid, byUUID: true)
+        try context.state.forget(driver: name, kind: "domain", ids: [domain.uuid])
     }
 
     // MARK: plumbing
@@ -263,14 +288,42 @@ public struct LibvirtDriver: Hypervisor {
         return try await connect(context)
     }
 
-    /// Domains carrying hvctl's mark, with the run that made each.
-    private func marked(_ connection: LibvirtConnection) async throws -> [(domain: Domain, run: String?)] {
-        var out: [(Domain, String?)] = []
+    /// What a look at every domain found: those carrying hvctl's mark that are on record
+    /// (with the run that made each), and the domains whose mark could not be read.
+    struct Found {
+        var owned: [(domain: Domain, run: String?)] = []
+        var unreadable: [String] = []
+        var uuids: [String] = []
+        var all: Int { uuids.count }
+    }
+
+    /// Domains carrying hvctl's mark AND on record by UUID: a domain defined from an
+    /// instance's XML under another name keeps the mark, and it is not hvctl's.
+    func marked(_ connection: LibvirtConnection, _ context: DriverContext) async throws -> Found {
+        let records = try context.state.load().owned(by: name)
+        var found = Found()
         for d in try await connection.domains() {
-            guard let mark = try? await connection.metadata(of: d.name, namespace: DomainMark.namespace) else { continue }
-            out.append((d, DomainMark.run(in: mark)))
+            let mark: String?
+            do {
+                mark = try await connection.metadata(of: d.uuid, namespace: DomainMark.namespace, byUUID: true)
+            } catch LibvirtError.noSuchDomain {
+                continue  // undefined meanwhile
+            } catch {
+                found.uuids.append(d.uuid)
+                found.unreadable.append("domain \(d.name): its mark cannot be read (\(error)); it is left, and may be hvctl's")
+                continue
+            }
+            found.uuids.append(d.uuid)
+            guard let mark else { continue }
+            let run = DomainMark.run(in: mark)
+            if records.owns(kind: "domain", id: d.uuid, name: d.name, run: run) { found.owned.append((d, run)) }
         }
-        return out
+        return found
+    }
+
+    private func isOwned(_ domain: Domain, _ connection: LibvirtConnection, _ context: DriverContext) async throws -> Bool {
+        guard let mark = try await connection.metadata(of: domain.uuid, namespace: DomainMark.namespace, byUUID: true) else { return false }
+        return try context.state.load().owned(by: name).owns(kind: "domain", id: domain.uuid, name: domain.name, run: DomainMark.run(in: mark))
     }
 
     private func stopUnits(_ context: DriverContext) async throws {

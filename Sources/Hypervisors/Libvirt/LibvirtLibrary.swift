@@ -26,6 +26,7 @@ struct LibvirtLibrary: Sendable {
     let virConnectGetVersion: @convention(c) (Connection?, UnsafeMutablePointer<UInt>?) -> Int32
     let virConnectListAllDomains: @convention(c) (Connection?, UnsafeMutablePointer<UnsafeMutablePointer<DomainHandle?>?>?, UInt32) -> Int32
     let virDomainLookupByName: @convention(c) (Connection?, UnsafePointer<CChar>?) -> DomainHandle?
+    let virDomainLookupByUUIDString: @convention(c) (Connection?, UnsafePointer<CChar>?) -> DomainHandle?
     let virDomainDefineXML: @convention(c) (Connection?, UnsafePointer<CChar>?) -> DomainHandle?
     let virDomainFree: @convention(c) (DomainHandle?) -> Int32
     let virDomainCreate: @convention(c) (DomainHandle?) -> Int32
@@ -65,7 +66,8 @@ struct LibvirtLibrary: Sendable {
                     virConnectIsAlive: try symbol("virConnectIsAlive"), virConnectGetType: try symbol("virConnectGetType"),
                     virConnectGetVersion: try symbol("virConnectGetVersion"),
                     virConnectListAllDomains: try symbol("virConnectListAllDomains"),
-                    virDomainLookupByName: try symbol("virDomainLookupByName"), virDomainDefineXML: try symbol("virDomainDefineXML"),
+                    virDomainLookupByName: try symbol("virDomainLookupByName"),
+                    virDomainLookupByUUIDString: try symbol("virDomainLookupByUUIDString"), virDomainDefineXML: try symbol("virDomainDefineXML"),
                     virDomainFree: try symbol("virDomainFree"), virDomainCreate: try symbol("virDomainCreate"),
                     virDomainShutdown: try symbol("virDomainShutdown"), virDomainDestroy: try symbol("virDomainDestroy"),
                     virDomainUndefine: try symbol("virDomainUndefine"), virDomainUndefineFlags: try symbol("virDomainUndefineFlags"),

@@ -53,6 +53,8 @@ public struct HostState: Sendable, Equatable, Codable {
     public var version = 1
     public var activeDriver: String?
     public var drivers: [String: Driver] = [:]
+    /// What hvctl created and has not removed yet: what it may destroy (ResourceRecord).
+    public var resources: [ResourceRecord]? = nil
     /// The latest runs, newest last (at most `maxRuns`).
     public var runs: [Run]? = nil
     public static let maxRuns = 50
