@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
         .testTarget(name: "HooksTests", dependencies: ["Core", "Hooks", "Systemd", "TestSupport"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "Systemd", "TestSupport"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "Hypervisors", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -46,7 +46,11 @@ public struct PathTrust: Sendable {
         while true {
             var st = stat()
             if lstat(candidate, &st) == 0 || candidate == "/" {
-                try verify(candidate)
+                // An ancestor of what hvctl will make: a root-owned sticky directory (/tmp)
+                // is fine here, as it is on the way to anything.
+                var problems: [TrustError.Problem] = []
+                _ = try walk(candidate, problems: &problems, lastIsAncestor: true)
+                if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
                 return
             }
             guard errno == ENOENT else { throw TrustError.unreachable(path: candidate, reason: String(cString: strerror(errno))) }
@@ -61,9 +65,9 @@ public struct PathTrust: Sendable {
     /// at the top. At most `limit` entries are looked at; a larger tree is refused.
     @discardableResult
     public func verifyTree(_ root: String, limit: Int = 200_000) throws -> String {
+        // The way to the tree first; its problems are named together with the tree's.
         var problems: [TrustError.Problem] = []
         let top = try walk(root, problems: &problems)
-        guard problems.isEmpty else { throw TrustError.unsafe(what: purpose, problems: problems) }
         var seen = 0
         var pending = [top]
         while let dir = pending.popLast() {
@@ -94,11 +98,27 @@ public struct PathTrust: Sendable {
         return top
     }
 
+    /// Runs `checks`, each of which may throw a TrustError naming problems, and throws one
+    /// error naming all of them (each path once): a user fixes a tree in one go, not one path
+    /// per attempt. Other errors pass through at once.
+    public func collecting(_ checks: [() throws -> Void]) throws {
+        var problems: [TrustError.Problem] = []
+        for check in checks {
+            do {
+                try check()
+            } catch let error as TrustError where !error.problems.isEmpty {
+                problems += error.problems
+            }
+        }
+        if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
+    }
+
     // MARK: the walk
 
     /// Walks `path` component by component from `/`, following symlinks (at most 40, as the
     /// kernel), appending every unsafe component to `problems`. Returns the physical path.
-    func walk(_ path: String, problems: inout [TrustError.Problem]) throws -> String {
+    /// `lastIsAncestor`: judge the last component as a directory on the way, not as the entry.
+    func walk(_ path: String, problems: inout [TrustError.Problem], lastIsAncestor: Bool = false) throws -> String {
         var pending = Self.components(Self.absolute(path))
         pending.reverse()  // a stack: the next component last
         var current = "/"
@@ -106,7 +126,7 @@ public struct PathTrust: Sendable {
         var links = 0
         var rootInfo = stat()
         guard lstat("/", &rootInfo) == 0 else { throw TrustError.unreachable(path: "/", reason: String(cString: strerror(errno))) }
-        if let p = entryProblem("/", rootInfo, final: pending.isEmpty) { problems.append(p) }
+        if let p = entryProblem("/", rootInfo, final: pending.isEmpty && !lastIsAncestor) { problems.append(p) }
         while let name = pending.popLast() {
             if name == "." || name.isEmpty { continue }
             if name == ".." {
@@ -119,7 +139,8 @@ public struct PathTrust: Sendable {
             guard lstat(next, &st) == 0 else {
                 throw TrustError.unreachable(path: next, reason: String(cString: strerror(errno)))
             }
-            let final = pending.isEmpty
+            let last = pending.isEmpty
+            let final = last && !lastIsAncestor
             if st.st_mode & S_IFMT == S_IFLNK {
                 // The link itself can only be replaced by whoever may write its directory,
                 // which is checked; in a sticky directory only its owner can, so it must be
@@ -135,7 +156,7 @@ public struct PathTrust: Sendable {
                 continue
             }
             if let p = entryProblem(next, st, final: final) { problems.append(p) }
-            if !final && st.st_mode & S_IFMT != S_IFDIR {
+            if !last && st.st_mode & S_IFMT != S_IFDIR {
                 throw TrustError.unreachable(path: next, reason: "is not a directory")
             }
             parentSticky = st.st_mode & S_ISVTX != 0 && st.st_mode & 0o022 != 0

@@ -106,9 +106,14 @@ public struct ExtrasDirectory: Sendable {
     /// physical path.
     @discardableResult
     public func checkTopDir(_ topDir: String) throws -> String {
-        let top = try trust.verify(topDir, as: .directory)
-        var info = stat()
-        if lstat(top + "/lib", &info) == 0 { try trust.verifyTree(top + "/lib") }
+        var top = Self.absolute(topDir)
+        try trust.collecting([
+            { top = try trust.verify(topDir, as: .directory) },
+            {
+                var info = stat()
+                if lstat(top + "/lib", &info) == 0 { try trust.verifyTree(top + "/lib") }
+            },
+        ])
         return top
     }
 

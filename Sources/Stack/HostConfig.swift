@@ -72,7 +72,7 @@ public struct HostConfig: Sendable, Equatable {
         // a hook, and so must every directory on its path.
         let checked: String
         do {
-            checked = try PathTrust(.invoking, purpose: "read the configuration").verify(path, as: .file)
+            checked = try PathTrust(.invoking, purpose: "read the configuration").verify(path)
         } catch TrustError.unreachable(_, let reason) {
             throw ConfigError.unreadable(path, reason: reason)
         }

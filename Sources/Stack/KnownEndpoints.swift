@@ -16,14 +16,20 @@ public struct KnownEndpoints: Sendable, Equatable {
         libvirtURIs = Set(all.map { Self.uri($0.libvirtURI) })
     }
 
-    /// nil when every endpoint `info` names is known; else why the lease is left alone.
-    public func problem(with info: RunLease.Info) -> String? {
+    /// The configured endpoints `info` names, spelled as configured; or why the lease is
+    /// left alone.
+    public func resolve(_ info: RunLease.Info) -> Result<(dockerSocket: String, libvirtURI: String), EndpointError> {
+        let socket = dockerSockets.first { $0 == Self.socket(info.dockerSocket) }
+        let uri = libvirtURIs.first { $0 == Self.uri(info.libvirtURI) }
+        if let socket, let uri { return .success((socket, uri)) }
         var unknown: [String] = []
-        if !dockerSockets.contains(Self.socket(info.dockerSocket)) { unknown.append("Docker socket \(info.dockerSocket)") }
-        if !libvirtURIs.contains(Self.uri(info.libvirtURI)) { unknown.append("libvirt URI \(info.libvirtURI)") }
-        guard !unknown.isEmpty else { return nil }
-        return "its lease names \(unknown.joined(separator: " and ")), which this host's hvctl is not configured with; hvctl dials nothing a lease alone names (configure it in hvctl.conf, or remove the lease if it is not hvctl's)"
+        if socket == nil { unknown.append("Docker socket \(info.dockerSocket)") }
+        if uri == nil { unknown.append("libvirt URI \(info.libvirtURI)") }
+        return .failure(EndpointError(
+            message: "its lease names \(unknown.joined(separator: " and ")), which this host's hvctl is not configured with; hvctl dials nothing a lease alone names (configure it in hvctl.conf, or remove the lease if it is not hvctl's)"))
     }
+
+    public struct EndpointError: Error, Sendable { public var message: String }
 
     /// A socket path with `.`, `..` and repeated slashes taken out.
     static func socket(_ path: String) -> String {

@@ -30,18 +30,20 @@ public struct Reaper: Sendable {
     /// a first look, so the reaper looks again after this pause, until a look finds nothing
     /// (at most three more times).
     public func reap(_ dead: DeadRun, settle: Duration? = nil) async -> HostCleanup.Report {
-        if let problem = KnownEndpoints([context.settings]).problem(with: dead.info) {
+        var context = self.context
+        switch KnownEndpoints([context.settings]).resolve(dead.info) {
+        case .failure(let problem):
             var report = HostCleanup.Report(dryRun: false, run: dead.info.run)
-            report.failures = ["run \(dead.info.run): \(problem)"]
+            report.failures = ["run \(dead.info.run): \(problem.message)"]
             JournalWriter.send(
-                "hvctl reaper: run \(dead.info.run) left alone: \(problem)", identifier: "hvctl-reaper",
+                "hvctl reaper: run \(dead.info.run) left alone: \(problem.message)", identifier: "hvctl-reaper",
                 fields: [RunMarker.runField: dead.info.run])
             dead.release(reaped: false)
             return report
+        case .success(let endpoints):
+            context.settings.dockerSocket = endpoints.dockerSocket
+            context.settings.libvirtURI = endpoints.libvirtURI
         }
-        var context = self.context
-        context.settings.dockerSocket = dead.info.dockerSocket
-        context.settings.libvirtURI = dead.info.libvirtURI
         let cleanup = HostCleanup(context: context, drivers: Drivers.names.compactMap { Drivers.all[$0] }, ownUnit: ownUnit, runtimeDirectory: runtimeDirectory)
         var report = await cleanup.run(scope: .run(dead.info.run), dryRun: false)
         if let settle {

@@ -19,7 +19,7 @@ public enum RunGuard {
         _ body: () async throws -> T
     ) async throws -> T {
         let runtime = HostCleanup.runtimeDirectory()
-        await reapDead(context, runtimeDirectory: runtime, note: note)
+        try await reapDead(context, runtimeDirectory: runtime, note: note)
         let info = RunLease.Info(
             run: context.run.value, pid: getpid(), command: command, started: Date(),
             dockerSocket: context.settings.dockerSocket, libvirtURI: context.settings.libvirtURI, drivers: drivers)
@@ -37,8 +37,8 @@ public enum RunGuard {
     }
 
     /// Reaps every run that died unfinished (leases nobody holds), telling `note` about each.
-    public static func reapDead(_ context: DriverContext, runtimeDirectory: String, note: @Sendable (String) -> Void) async {
-        for dead in RunLease.scan(context.state).dead {
+    public static func reapDead(_ context: DriverContext, runtimeDirectory: String, note: @Sendable (String) -> Void) async throws {
+        for dead in try RunLease.scan(context.state).dead {
             note("run \(dead.info.run) (\(dead.info.command), pid \(dead.info.pid)) died unfinished; removing what it made")
             let report = await Reaper(context: context, runtimeDirectory: runtimeDirectory).reap(dead)
             for problem in report.failures + report.remaining + report.unreachable { note("  not removed yet: \(problem)") }

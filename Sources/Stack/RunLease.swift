@@ -111,9 +111,11 @@ public final class RunLease {
     /// runs that died unfinished, each of the latter now locked by the caller.
     /// A lease file that breaks the trust rule (not a regular file, owned by someone else,
     /// writable by group or others) is in `unsafe` and left alone: nothing it says is used.
-    public static func scan(_ store: StateStore) -> (live: [Info], dead: [DeadRun], unsafe: [String]) {
+    /// A state directory that breaks the trust rule is an error: none of its leases is read.
+    public static func scan(_ store: StateStore) throws -> (live: [Info], dead: [DeadRun], unsafe: [String]) {
         let dir = directory(store)
-        guard (try? store.checkTrusted()) != nil, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], []) }
+        try store.checkTrusted()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], []) }
         var live: [Info] = []
         var dead: [DeadRun] = []
         var unsafe: [String] = []

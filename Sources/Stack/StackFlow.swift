@@ -155,7 +155,7 @@ public struct StackFlow: Sendable {
         case "start":
             _ = try await driver.start(context)
             // A run that died while this daemon was down kept its lease; now it can be seen to.
-            await RunGuard.reapDead(context, runtimeDirectory: HostCleanup.runtimeDirectory(), note: context.progress)
+            try await RunGuard.reapDead(context, runtimeDirectory: HostCleanup.runtimeDirectory(), note: context.progress)
         case "stop": onEvent(.stopped(try await driver.stop(context, force: force)))
         case "cleanup":
             let scope = RunLease.cleanupScope(context.state, excluding: context.run.value)

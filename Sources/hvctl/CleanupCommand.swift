@@ -46,7 +46,7 @@ struct CleanupCommand: AsyncParsableCommand {
     func run() async throws {
         let drivers = try driver.map { [try Drivers.named($0)] } ?? Drivers.names.compactMap { Drivers.all[$0] }
         let context = try await DriverSession.makeContext(settings: options.settings)
-        let leases = RunLease.scan(context.state)
+        let leases = try RunLease.scan(context.state)
         var cleanup = HostCleanup(context: context, drivers: drivers, runtimeDirectory: HostCleanup.runtimeDirectory())
         cleanup.sweepsHost = driver == nil
         var report = await cleanup.run(scope: RunLease.cleanupScope(context.state, dead: leases.dead), dryRun: dryRun)

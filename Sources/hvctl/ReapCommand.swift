@@ -51,6 +51,8 @@ struct ReapCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = StateStore.fromEnvironment()
+        // Leases are read from here: another user's directory is refused before any is.
+        try store.checkTrusted()
         let runtime = HostCleanup.runtimeDirectory()
         var dead: [DeadRun]
         if wait, let run, let owner = owner.flatMap(ProcessIdentity.init) {
@@ -59,7 +61,7 @@ struct ReapCommand: AsyncParsableCommand {
             guard let died = await RunLease.awaitEnd(of: run, owner: owner, store: store) else { return }
             dead = [died]
         } else {
-            let leases = RunLease.scan(store)
+            let leases = try RunLease.scan(store)
             if let run, let live = leases.live.first(where: { $0.run == run }) {
                 throw ReapError.stillGoing(live)
             }

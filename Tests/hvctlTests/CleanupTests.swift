@@ -16,6 +16,8 @@ struct CleanupTests {
     func foreignResourcesSurvive() async throws {
         let h = HvctlHost("hvctl-cleanup-test")
         defer { h.remove() }
+        // hvctl owns the base image only if it imported it: a fresh one, on this host's record.
+        _ = try? Witness.run(["docker", "rmi", "-f", "hvctl/busybox:latest"])
         #expect(try h.hvctl("start", "docker").status == 0)
         #expect(try h.hvctl("start", "libvirt").status == 0)
 

@@ -1,4 +1,5 @@
 import Foundation
+import Hypervisors
 import TestSupport
 import Testing
 
@@ -95,9 +96,11 @@ func leftovers(of run: String, state: String) throws -> [String] {
     return found
 }
 
-/// A running container with hvctl's full mark and `run`'s id, as if that run had launched it.
-func runMarkedContainer(_ name: String, run: String) throws -> Bool {
-    try Witness.run([
+/// A running container with hvctl's full mark and `run`'s id, on record in `state` as hvctl
+/// records one before it asks Docker for it: as if that run had launched it.
+func runMarkedContainer(_ name: String, run: String, state: String) throws -> Bool {
+    try StateStore(directory: state).record(ResourceRecord(driver: "docker", kind: "container", name: name, run: run))
+    return try Witness.run([
         "docker", "run", "-d", "--name", name, "--network", "none", "--label", "org.hvctl.managed=true",
         "--label", "org.hvctl.instance=\(name)", "--label", "org.hvctl.run=\(run)", "hvctl/busybox:latest", "sleep", "600",
     ]).status == 0
@@ -220,7 +223,7 @@ struct CrashSafetyTests {
         let run = try #require(try FileManager.default.contentsOfDirectory(atPath: state + "/runs").first { $0.hasSuffix(".lease") }).dropLast(6)
         // Something of that run on Docker, as if it had launched it.
         let theirs = uniqueName("going")
-        #expect(try runMarkedContainer(theirs, run: String(run)))
+        #expect(try runMarkedContainer(theirs, run: String(run), state: state))
         defer { _ = try? Witness.run(["docker", "rm", "-f", theirs]) }
         let cleanup = try hvctl("cleanup", "fake")
         let sweep = try hvctl("cleanup", "--ignore-unreachable")
@@ -249,7 +252,7 @@ struct CrashSafetyTests {
         #expect(try hvctl("start", "docker").status == 0)
         let run = "dead" + String(UUID().uuidString.prefix(6)).lowercased().filter(\.isHexDigit)
         let name = uniqueName("orphan")
-        #expect(try runMarkedContainer(name, run: run))
+        #expect(try runMarkedContainer(name, run: run, state: state))
         defer { _ = try? Witness.run(["docker", "rm", "-f", name]) }
         // The lease a run killed with its machine leaves behind; then the machine comes back
         // with Docker stopped.
