@@ -103,7 +103,9 @@ struct SecurityTests {
         defer { a.remove() }
         let f = try HookFixture()
         defer { f.remove() }
-        let h = HvctlHost(top: f.top)
+        // State elsewhere: a state directory under the writable TOP_DIR would be refused first.
+        let h = HvctlHost("hvctl-sec-tree")
+        defer { h.remove() }
         let proof = a.home + "/pwned"
         try f.add("10-uses-lib.sh", #"[[ "$1" == source ]] && source "$TOP_DIR/lib/plugins/inner/helper.sh"; true"#)
         for dir in ["lib", "lib/plugins", "lib/plugins/inner"] {
