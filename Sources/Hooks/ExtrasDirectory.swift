@@ -101,21 +101,33 @@ public struct ExtrasDirectory: Sendable {
         return Contents(hooks: hooks.sorted(), ignored: ignored)
     }
 
-    /// TOP_DIR, which hooks run in and source from, and its `lib/` at every depth: a file
-    /// two levels down is sourced as root as surely as one at the top. Returns TOP_DIR's
-    /// physical path.
+    /// TOP_DIR, which hooks run in and source from, its `lib/` and `inc/` at every depth (a
+    /// file two levels down is sourced as root as surely as one at the top) and DevStack's
+    /// files hooks source. Returns TOP_DIR's physical path.
     @discardableResult
     public func checkTopDir(_ topDir: String) throws -> String {
         var top = Self.absolute(topDir)
-        try trust.collecting([
-            { top = try trust.verify(topDir, as: .directory) },
-            {
-                var info = stat()
-                if lstat(top + "/lib", &info) == 0 { try trust.verifyTree(top + "/lib") }
-            },
-        ])
+        try trust.collecting(
+            [{ top = try trust.verify(topDir, as: .directory) }]
+                + Self.sourcedTrees.map { name in
+                    {
+                        var info = stat()
+                        if lstat(top + "/" + name, &info) == 0 { try trust.verifyTree(top + "/" + name) }
+                    }
+                }
+                + Self.sourcedFiles.map { name in
+                    {
+                        var info = stat()
+                        if lstat(top + "/" + name, &info) == 0 { try trust.verify(top + "/" + name) }
+                    }
+                })
         return top
     }
+
+    /// What hooks source from TOP_DIR: lib/ (hvctl's layout and DevStack's), and in a DevStack
+    /// checkout its inc/ and the files stack.sh sources before it calls a hook.
+    static let sourcedTrees = ["lib", "inc"]
+    static let sourcedFiles = ["functions", "functions-common", "stackrc", "local.conf", "localrc", "openrc"]
 
     private func checkRegularReadableSafe(_ path: String) throws -> String {
         var link = stat()

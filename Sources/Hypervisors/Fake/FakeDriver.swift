@@ -68,7 +68,7 @@ public struct FakeDriver: Hypervisor {
     }
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
-        try record("cleanup", context)
+        if !dryRun { try record("cleanup", context) }
         let all = try load(context)
         let (gone, stay) = (all.filter { scope.includes(run: $0.run) }, all.filter { !scope.includes(run: $0.run) })
         if !dryRun && !gone.isEmpty { try save(stay, context) }
