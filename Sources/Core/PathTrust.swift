@@ -49,7 +49,7 @@ public struct PathTrust: Sendable {
                 // An ancestor of what hvctl will make: a root-owned sticky directory (/tmp)
                 // is fine here, as it is on the way to anything.
                 var problems: [TrustError.Problem] = []
-                _ = try walk(candidate, problems: &problems, lastIsAncestor: true)
+                _ = try walk(candidate, problems: &problems, last: .onTheWay)
                 if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
                 return
             }
@@ -117,8 +117,35 @@ public struct PathTrust: Sendable {
 
     /// Walks `path` component by component from `/`, following symlinks (at most 40, as the
     /// kernel), appending every unsafe component to `problems`. Returns the physical path.
-    /// `lastIsAncestor`: judge the last component as a directory on the way, not as the entry.
-    func walk(_ path: String, problems: inout [TrustError.Problem], lastIsAncestor: Bool = false) throws -> String {
+    /// How the last component is judged: as the entry itself (strictly), as a directory on
+    /// the way (a root-owned sticky one is fine), or not at all (a file hvctl edits but does
+    /// not run: its owner may be anyone, as long as nobody else can swap it for another).
+    enum Last { case entry, onTheWay, unjudged }
+
+    /// The physical path of a file hvctl writes (the compute config): symlinks resolved,
+    /// every directory on the way to it held to the rule, the file itself not (nova may own
+    /// its nova.conf). A missing file is fine if its directory passes.
+    public func verifyWritable(_ path: String) throws -> String {
+        var problems: [TrustError.Problem] = []
+        var st = stat()
+        let resolved: String
+        if lstat(path, &st) == 0 {
+            resolved = try walk(path, problems: &problems, last: .unjudged)
+        } else {
+            // Not there yet: its directory (made if missing) must be safe.
+            let dir = (Self.absolute(path) as NSString).deletingLastPathComponent
+            var dirInfo = stat()
+            if lstat(dir, &dirInfo) != 0 {
+                try verifyExistingPrefix(dir)
+                return Self.absolute(path)
+            }
+            resolved = try walk(dir, problems: &problems, last: .entry) + "/" + (path as NSString).lastPathComponent
+        }
+        if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
+        return resolved
+    }
+
+    func walk(_ path: String, problems: inout [TrustError.Problem], last judged: Last = .entry) throws -> String {
         var pending = Self.components(Self.absolute(path))
         pending.reverse()  // a stack: the next component last
         var current = "/"
@@ -126,7 +153,7 @@ public struct PathTrust: Sendable {
         var links = 0
         var rootInfo = stat()
         guard lstat("/", &rootInfo) == 0 else { throw TrustError.unreachable(path: "/", reason: String(cString: strerror(errno))) }
-        if let p = entryProblem("/", rootInfo, final: pending.isEmpty && !lastIsAncestor) { problems.append(p) }
+        if let p = entryProblem("/", rootInfo, final: pending.isEmpty && judged == .entry) { problems.append(p) }
         while let name = pending.popLast() {
             if name == "." || name.isEmpty { continue }
             if name == ".." {
@@ -140,7 +167,7 @@ public struct PathTrust: Sendable {
                 throw TrustError.unreachable(path: next, reason: String(cString: strerror(errno)))
             }
             let last = pending.isEmpty
-            let final = last && !lastIsAncestor
+            let final = last && judged == .entry
             if st.st_mode & S_IFMT == S_IFLNK {
                 // The link itself can only be replaced by whoever may write its directory,
                 // which is checked; in a sticky directory only its owner can, so it must be
@@ -155,7 +182,7 @@ public struct PathTrust: Sendable {
                 pending += Self.components(target).reversed()
                 continue
             }
-            if let p = entryProblem(next, st, final: final) { problems.append(p) }
+            if !(last && judged == .unjudged), let p = entryProblem(next, st, final: final) { problems.append(p) }
             if !last && st.st_mode & S_IFMT != S_IFDIR {
                 throw TrustError.unreachable(path: next, reason: "is not a directory")
             }

@@ -80,7 +80,9 @@ public struct HostConfig: Sendable, Equatable {
         var c = HostConfig()
         c.path = path
         var section = "DEFAULT"
-        for (index, raw) in text.components(separatedBy: "\n").enumerated() {
+        // Split as bytes: to Swift a CRLF is one Character, which does not split on "\n".
+        let rawLines = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        for (index, raw) in rawLines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)  // CRLF files too
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {

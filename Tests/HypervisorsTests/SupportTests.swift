@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import Hypervisors
 
@@ -37,6 +38,45 @@ struct SupportTests {
         #expect(ini.value("new", "key") == "v=1")
         #expect(ini.value("DEFAULT", "debug") == "true")
         #expect(ini.value("DEFAULT", "missing") == nil)
+    }
+
+    @Test("a CRLF file keeps its line endings, and a header with a comment is the section it names")
+    func iniCRLFAndCommentedHeader() {
+        var crlf = IniFile(text: "[DEFAULT]\r\ncompute_driver = old\r\nx = 1\r\n")
+        crlf.set("DEFAULT", "compute_driver", "new")
+        #expect(crlf.text == "[DEFAULT]\r\ncompute_driver = new\r\nx = 1\r\n")
+        var commented = IniFile(text: "[DEFAULT] # main\ncompute_driver = old\n[libvirt] ; hv\nvirt_type = kvm\n")
+        commented.set("DEFAULT", "compute_driver", "new")
+        commented.set("libvirt", "virt_type", "qemu")
+        #expect(commented.text == "[DEFAULT] # main\ncompute_driver = new\n[libvirt] ; hv\nvirt_type = qemu\n")
+    }
+
+    @Test("rewriting a config keeps its owner, group, mode and symlink; a non-regular path is refused by name")
+    func iniWriteKeepsFile() throws {
+        let dir = "/tmp/hvctl-ini-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let real = dir + "/nova.conf"
+        try "[DEFAULT]\ncompute_driver = old\n".write(toFile: real, atomically: false, encoding: .utf8)
+        chown(real, 0, 4242)
+        chmod(real, 0o640)
+        symlink(real, dir + "/link.conf")
+        var ini = try IniFile.load(dir + "/link.conf")
+        ini.set("DEFAULT", "compute_driver", "new")
+        try ini.write(to: dir + "/link.conf")
+        var st = stat()
+        #expect(lstat(dir + "/link.conf", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK, "the symlink was replaced")
+        #expect(stat(real, &st) == 0 && st.st_uid == 0 && st.st_gid == 4242 && st.st_mode & 0o7777 == 0o640, "owner or mode changed")
+        #expect(try String(contentsOfFile: real, encoding: .utf8) == "[DEFAULT]\ncompute_driver = new\n")
+        // A directory and a FIFO are refused by name, and nothing is written.
+        mkdir(dir + "/d.conf", 0o755)
+        mkfifo(dir + "/fifo.conf", 0o644)
+        for bad in [dir + "/d.conf", dir + "/fifo.conf"] {
+            #expect(throws: HypervisorError.self) { _ = try IniFile.load(bad) }
+            #expect { try ini.write(to: bad) } throws: { "\($0)".contains(bad) }
+        }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: dir))?.contains { $0.hasSuffix(".tmp") } == false)
     }
 
     @Test("state is written atomically, read back, and a corrupt file is reported and left alone")

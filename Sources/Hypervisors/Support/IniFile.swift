@@ -1,22 +1,48 @@
+import Core
 import Foundation
+import Glibc
 
 /// An INI file edited in place: setting a key keeps every other line, comment and key as it
 /// was, which is what DevStack's `iniset` promised for nova.conf and what users expect of a
 /// tool that touches their config.
 public struct IniFile: Sendable, Equatable {
+    /// Without their line endings.
     public private(set) var lines: [String]
+    /// "\r\n" for a file written on Windows (or by a tool that does so): kept on every line.
+    public private(set) var lineEnding = "\n"
 
     public init(text: String) {
-        var lines = text.components(separatedBy: "\n")
-        if lines.last == "" { lines.removeLast() }
-        self.lines = lines
+        // Bytes, not Characters: to Swift "\r\n" is one Character, which neither splits on
+        // "\n" nor ends with "\r".
+        var raw = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
+        if raw.last?.isEmpty == true { raw.removeLast() }
+        if !raw.isEmpty && raw.allSatisfy({ $0.last == 13 }) {
+            lineEnding = "\r\n"
+            raw = raw.map { Array($0.dropLast()) }
+        }
+        lines = raw.map { String(decoding: $0, as: UTF8.self) }
     }
 
-    public var text: String { lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n" }
+    public var text: String { lines.isEmpty ? "" : lines.joined(separator: lineEnding) + lineEnding }
 
+    /// The file at `path`, or an empty one when there is none. A path that is not a regular
+    /// file (a directory; a FIFO, which would block the read forever) is refused by name.
     public static func load(_ path: String) throws -> IniFile {
-        guard FileManager.default.fileExists(atPath: path) else { return IniFile(text: "") }
-        return IniFile(text: try String(contentsOfFile: path, encoding: .utf8))
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT { return IniFile(text: "") }
+            throw HypervisorError.failed("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw HypervisorError.failed("\(path) is \(AtomicFile.kind(st.st_mode)), not an INI file; point --compute-config at a regular file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HypervisorError.failed("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw HypervisorError.failed("\(path) is not UTF-8 text; hvctl leaves it as it is")
+        }
+        return IniFile(text: text)
     }
 
     public func value(_ section: String, _ key: String) -> String? {
@@ -43,21 +69,32 @@ public struct IniFile: Sendable, Equatable {
     }
 
     /// Writes atomically: a temp file beside the target, then rename, so a crash leaves the
-    /// old file or the new one, never half of one. Keeps the old file's mode.
-    /// An unchanged file is not rewritten.
+    /// old file or the new one, never half of one. Keeps the old file's owner, group, mode,
+    /// line endings and symlink (AtomicFile). An unchanged file is not rewritten. hvctl
+    /// writes as root: every directory on the way to the file (and to a symlink's target)
+    /// must be safe, or another user could swap in a link to a file of root's.
     public func write(to path: String) throws {
         let data = Data(text.utf8)
-        if FileManager.default.contents(atPath: path) == data { return }
-        try AtomicFile.write(data, to: path, mode: 0o644)
+        let target = try PathTrust(.invoking, purpose: "edit \(path)").verifyWritable(path)
+        if FileManager.default.contents(atPath: target) == data { return }
+        try AtomicFile.write(data, to: target, mode: 0o644)
     }
 
-    /// The lines after `[section]` up to the next header.
+    /// The lines after `[section]` up to the next header. A header may carry a comment
+    /// (`[DEFAULT] # main`), as oslo.config reads it.
     private func range(of section: String) -> Range<Int>? {
-        guard let header = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "[\(section)]" }) else {
-            return nil
-        }
-        let end = lines[(header + 1)...].firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[") } ?? lines.count
+        guard let header = lines.firstIndex(where: { Self.section(of: $0) == section }) else { return nil }
+        let end = lines[(header + 1)...].firstIndex { Self.section(of: $0) != nil } ?? lines.count
         return (header + 1)..<end
+    }
+
+    /// The section a header line opens, or nil for any other line.
+    static func section(of line: String) -> String? {
+        let t = line.trimmingCharacters(in: .whitespaces)
+        guard t.hasPrefix("["), let close = t.firstIndex(of: "]") else { return nil }
+        let rest = t[t.index(after: close)...].trimmingCharacters(in: .whitespaces)
+        guard rest.isEmpty || rest.hasPrefix("#") || rest.hasPrefix(";") else { return nil }
+        return t[t.index(after: t.startIndex)..<close].trimmingCharacters(in: .whitespaces)
     }
 
     private static func key(of line: String) -> String? {
