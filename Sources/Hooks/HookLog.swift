@@ -24,9 +24,20 @@ public enum HookLog {
                 lines = newest
                 stableSince = .now
             }
-            if ContinuousClock.now - stableSince >= settle || ContinuousClock.now >= end { return lines }
+            if ContinuousClock.now - stableSince >= settle || ContinuousClock.now >= end { return lines.map(shortened) }
             _ = try await reader.wait(timeout: .milliseconds(50))
         }
+    }
+
+    /// The longest line shown on a terminal in a failure's summary; the journal has it whole.
+    public static let lineLimit = 400
+
+    /// A line cut at `lineLimit` characters, saying how much was left out: one hook printing
+    /// a 10 MB line must not put a megabyte on the terminal.
+    static func shortened(_ line: String) -> String {
+        guard line.utf8.count > lineLimit else { return line }
+        let kept = String(line.prefix(lineLimit))
+        return kept + " … (\(line.utf8.count - kept.utf8.count) more bytes in the journal)"
     }
 
     /// The command a user types to see all of a unit's output.

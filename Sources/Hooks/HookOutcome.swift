@@ -12,6 +12,8 @@ public struct HookOutcome: Sendable, Equatable, Codable {
     public var invocationID: String?
     /// On failure: the last lines the hook logged.
     public var lastLines: [String]?
+    /// What else happened, e.g. processes the hook left behind that had to be killed.
+    public var note: String?
 
     public var succeeded: Bool { result == "success" }
 }
@@ -25,6 +27,8 @@ public struct HookRunReport: Sendable, Equatable, Codable {
     public var hooks: [HookOutcome]
     /// Set when SIGINT/SIGTERM stopped the run.
     public var interrupted: Bool
+    /// The hook whose unit the interrupt stopped, if one was running.
+    public var stoppedHook: String?
 
     public var succeeded: Bool { !interrupted && hooks.allSatisfy(\.succeeded) }
 

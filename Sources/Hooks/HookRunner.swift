@@ -34,6 +34,8 @@ public struct HookRunner: Sendable {
         self.options = options
     }
 
+    public static let stopGrace: Duration = .seconds(5)
+
     /// The unit each hook call would run as, in order; refuses names systemd cannot take.
     public static func plan(_ hooks: [Hook], _ call: HookCall, _ options: Options) throws -> [TransientService] {
         try hooks.map { try service(for: $0, call, options) }
@@ -69,6 +71,10 @@ public struct HookRunner: Sendable {
         ]
         s.unlimitedLogRate = true
         s.user = o.user
+        // How long a hook's processes get between SIGTERM and SIGKILL: on Ctrl-C, at its
+        // timeout, and for children it leaves behind when it exits. systemd's default (90 s)
+        // would hold an interrupted hvctl for a minute and a half.
+        s.extraProperties.append(("TimeoutStopUSec", .uint64(UInt64(Self.stopGrace.components.seconds) * 1_000_000)))
         return s
     }
 
@@ -105,11 +111,19 @@ public struct HookRunner: Sendable {
                 result = try await manager.run(service, waitLimit: (service.runtimeMax ?? options.timeout) + .seconds(60))
             } catch is CancellationError {
                 report.interrupted = true
+                report.stoppedHook = hook.file
                 return report
             }
+            let took = clock.now - start
             var outcome = HookOutcome(
                 hook: hook.file, mode: call.mode, phase: call.phase, unit: service.name, result: result.result,
-                exitStatus: result.exitStatus, seconds: (clock.now - start).inSeconds, invocationID: result.invocationID)
+                exitStatus: result.exitStatus, seconds: took.inSeconds, invocationID: result.invocationID)
+            // systemd says "timeout" also when the hook itself exited well within its limit
+            // but left children that ignored SIGTERM: then the hook's own exit is its result.
+            if result.result == "timeout", case .exited(let code) = result.exit, took < (service.runtimeMax ?? options.timeout) {
+                outcome.result = code == 0 ? "success" : "exit-code"
+                outcome.note = "it left processes that ignored SIGTERM; they were killed \(Self.stopGrace.formattedSeconds) after it exited"
+            }
             if !outcome.succeeded {
                 outcome.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
             }

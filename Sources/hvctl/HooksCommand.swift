@@ -179,7 +179,7 @@ enum HookLines {
         let call = o.mode == "stack" ? "stack \(o.phase)" : o.mode
         let time = String(format: "%.2f s", o.seconds)
         if o.succeeded {
-            return "ok    \(o.hook)  \(call)  \(time)"
+            return "ok    \(o.hook)  \(call)  \(time)" + (o.note.map { "  (\($0))" } ?? "")
         }
         let why: String
         switch o.result {
@@ -201,7 +201,10 @@ enum HookLines {
         let failed = r.hooks.filter { !$0.succeeded }.count
         let ok = r.hooks.count - failed
         var s = "\(r.hooks.count) hook\(r.hooks.count == 1 ? "" : "s") ran: \(ok) ok, \(failed) failed (run \(r.run))"
-        if r.interrupted { s += "; interrupted, the running hook was stopped" }
+        if r.interrupted {
+            s += r.stoppedHook.map { "; interrupted: stopped \($0) (SIGTERM, then SIGKILL after \(HookRunner.stopGrace.formattedSeconds))" }
+                ?? "; interrupted between hooks"
+        }
         return s
     }
 }

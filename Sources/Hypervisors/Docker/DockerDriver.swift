@@ -72,19 +72,22 @@ public struct DockerDriver: Hypervisor {
         let clock = ContinuousClock()
         let began = clock.now
         context.progress("starting docker.service")
-        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
-        guard job.succeeded else {
-            if (try? await context.systemd.unit(Self.service))?.result == "start-limit-hit" {
-                throw HypervisorError.failed(
-                    "systemd refuses to start docker.service again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed docker.service`")
-            }
-            throw HypervisorError.failed("starting docker.service ended '\(job.result)'; see `journalctl -u docker.service`")
-        }
+        // On record before the start job: interrupted while it runs (Ctrl-C), the daemon
+        // still comes up, and `unstack` must know hvctl started it.
         if !before.isActive {
             try context.state.update {
                 $0[driver: name].startedByHvctl = true
                 $0[driver: name].lastStart = Date()
             }
+        }
+        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
+        guard job.succeeded else {
+            if !before.isActive { try? context.state.update { $0[driver: name].startedByHvctl = false } }
+            if (try? await context.systemd.unit(Self.service))?.result == "start-limit-hit" {
+                throw HypervisorError.failed(
+                    "systemd refuses to start docker.service again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed docker.service`")
+            }
+            throw HypervisorError.failed("starting docker.service ended '\(job.result)'; see `journalctl -u docker.service`")
         }
         let client = try await waitForPing(context, deadline: began.advanced(by: context.settings.startTimeout))
         try await ensureBaseImage(client, context)

@@ -68,15 +68,18 @@ public struct LibvirtDriver: Hypervisor {
         let clock = ContinuousClock()
         let began = clock.now
         context.progress("starting libvirtd.service")
-        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
-        guard job.succeeded else {
-            throw HypervisorError.failed("starting libvirtd.service ended '\(job.result)'; see `journalctl -u libvirtd.service`")
-        }
+        // On record before the start job, as for Docker: an interrupted start still ends
+        // with the daemon up, and hvctl's to stop.
         if !before.isActive {
             try context.state.update {
                 $0[driver: name].startedByHvctl = true
                 $0[driver: name].lastStart = Date()
             }
+        }
+        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
+        guard job.succeeded else {
+            if !before.isActive { try? context.state.update { $0[driver: name].startedByHvctl = false } }
+            throw HypervisorError.failed("starting libvirtd.service ended '\(job.result)'; see `journalctl -u libvirtd.service`")
         }
         let deadline = began.advanced(by: context.settings.startTimeout)
         while true {
