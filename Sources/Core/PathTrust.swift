@@ -70,7 +70,11 @@ public struct PathTrust: Sendable {
         let top = try walk(root, problems: &problems)
         var seen = 0
         var pending = [top]
+        // Directories reached through links too, each once (a link loop ends here).
+        var visited = Set<[UInt64]>()
         while let dir = pending.popLast() {
+            var dirInfo = stat()
+            guard stat(dir, &dirInfo) == 0, visited.insert([UInt64(dirInfo.st_dev), UInt64(dirInfo.st_ino)]).inserted else { continue }
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
                 problems.append(.init(path: dir, reason: "cannot be listed (\(String(cString: strerror(errno))))"))
                 continue
@@ -83,10 +87,14 @@ public struct PathTrust: Sendable {
                 guard lstat(path, &st) == 0 else { continue }  // gone meanwhile
                 switch st.st_mode & S_IFMT {
                 case S_IFLNK:
-                    // A link out of the tree must lead somewhere safe as well; a dangling
-                    // link sources nothing.
+                    // A link out of the tree must lead somewhere safe as well, and a
+                    // directory it leads to is part of the tree. A dangling link sources
+                    // nothing today, but whatever is on its way is named all the same.
                     var sub: [TrustError.Problem] = []
-                    if (try? walk(path, problems: &sub)) != nil { problems += sub }
+                    let target = try? walk(path, problems: &sub)
+                    problems += sub
+                    var t = stat()
+                    if sub.isEmpty, let target, stat(target, &t) == 0, t.st_mode & S_IFMT == S_IFDIR { pending.append(target) }
                 case S_IFDIR:
                     if let p = entryProblem(path, st, final: true) { problems.append(p) } else { pending.append(path) }
                 default:
@@ -131,6 +139,9 @@ public struct PathTrust: Sendable {
         let resolved: String
         if lstat(path, &st) == 0 {
             resolved = try walk(path, problems: &problems, last: .unjudged)
+            // The file's own directory as an entry: in a sticky one (/tmp) anyone may put a
+            // file or link of theirs there between this check and the write.
+            _ = try walk((resolved as NSString).deletingLastPathComponent, problems: &problems, last: .entry)
         } else {
             // Not there yet: its directory (made if missing) must be safe.
             let dir = (Self.absolute(path) as NSString).deletingLastPathComponent
@@ -159,6 +170,7 @@ public struct PathTrust: Sendable {
             if name == ".." {
                 current = (current as NSString).deletingLastPathComponent
                 if current.isEmpty { current = "/" }
+                parentSticky = Self.isStickyAndOpen(current)
                 continue
             }
             let next = current == "/" ? "/" + name : current + "/" + name
@@ -178,7 +190,10 @@ public struct PathTrust: Sendable {
                 links += 1
                 guard links <= 40 else { throw TrustError.unreachable(path: path, reason: "too many levels of symbolic links") }
                 let target = try Self.readLink(next)
-                if target.hasPrefix("/") { current = "/" }
+                if target.hasPrefix("/") {
+                    current = "/"
+                    parentSticky = Self.isStickyAndOpen("/")
+                }
                 pending += Self.components(target).reversed()
                 continue
             }
@@ -203,6 +218,12 @@ public struct PathTrust: Sendable {
         if !final && st.st_uid == 0 && mode & UInt32(S_ISVTX) != 0 { return nil }
         let who = mode & 0o002 != 0 ? "others" : "its group"
         return .init(path: path, reason: "is writable by \(who) (mode 0\(String(mode, radix: 8)))")
+    }
+
+    /// A directory anyone may create entries in, where only the sticky bit protects them.
+    static func isStickyAndOpen(_ dir: String) -> Bool {
+        var st = stat()
+        return lstat(dir, &st) == 0 && st.st_mode & S_ISVTX != 0 && st.st_mode & 0o022 != 0
     }
 
     static func components(_ path: String) -> [String] {

@@ -8,8 +8,22 @@ public enum RuntimePaths {
     public static let defaultDirectory = "/run/hvctl"
 
     /// $HVCTL_RUNTIME_DIR, else /run/hvctl: the one place every module asks.
+    /// Absolute, with `.` and `..` taken out: it is handed to units whose working directory
+    /// is not ours, and hooks source a file in it.
     public static func directory(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory
+        normalized(environment["HVCTL_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory)
+    }
+
+    /// `path` made absolute from the current directory, `.`, `..` and repeated slashes
+    /// taken out lexically (the trust check then walks the physical path).
+    public static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in PathTrust.absolute(path).split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// The DevStack functions file hooks source first.
@@ -43,10 +57,16 @@ public enum RuntimePaths {
         if lstat(path, &st) == 0 { return }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty && parent != path { try makeDirectories(parent) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+        if mkdir(path, 0o755) == 0 {
+            // Whatever the umask: hooks running as another --user still read the functions
+            // file. Only what was just made here, and never through a link.
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                fchmod(fd, 0o755)
+                close(fd)
+            }
+        } else if errno != EEXIST {
             throw TrustError.unreachable(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
         }
-        // Whatever the umask: hooks running as another --user still read the functions file.
-        chmod(path, 0o755)
     }
 }

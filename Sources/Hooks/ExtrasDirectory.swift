@@ -144,7 +144,8 @@ public struct ExtrasDirectory: Sendable {
         case S_IFDIR: throw HookError.notAFile(path: path, kind: "a directory")
         default: throw HookError.notAFile(path: path, kind: "a special file")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: if someone swapped a FIFO in since the stat, the open must not hang.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw HookError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         close(fd)
         return try trust.verify(path, as: .file)

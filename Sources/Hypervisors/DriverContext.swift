@@ -41,6 +41,10 @@ public struct DriverSettings: Sendable {
     public var startTimeout: Duration = .seconds(90)
     /// Graceful stop of instances before they are killed.
     public var stopGrace: Duration = .seconds(10)
+    /// How long one look at libvirt (connect, list, read marks) may take. libvirt's calls
+    /// block; a frozen libvirtd (SIGSTOP, or wedged on a stuck QEMU) would otherwise hold
+    /// every command, and the host lock, forever.
+    public var libvirtTimeout: Duration = .seconds(15)
 
     public init() {}
 }

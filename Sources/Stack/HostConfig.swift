@@ -29,6 +29,7 @@ import Hypervisors
 ///
 ///     [libvirt]
 ///     uri = qemu:///system
+///     timeout = 15                      # seconds one look at libvirt may take
 public struct HostConfig: Sendable, Equatable {
     public static let defaultPath = "/etc/hvctl/hvctl.conf"
 
@@ -44,6 +45,8 @@ public struct HostConfig: Sendable, Equatable {
     public var dockerImage: String?
     public var dockerNetwork: String?
     public var libvirtURI: String?
+    /// Seconds one look at libvirt may take ([libvirt] timeout).
+    public var libvirtTimeout: Int?
     /// Users besides root and the invoking user who may own hooks, TOP_DIR and what hooks
     /// source; honoured only from a file that root owns in directories only root can write.
     public var trustedUsers: [uid_t] = []
@@ -120,6 +123,7 @@ public struct HostConfig: Sendable, Equatable {
             case ("docker", "image"): c.dockerImage = value
             case ("docker", "network"): c.dockerNetwork = value
             case ("libvirt", "uri"): c.libvirtURI = value
+            case ("libvirt", "timeout"): c.libvirtTimeout = try seconds()
             default: throw ConfigError.bad(path, index + 1, "unknown setting '\(key)' in [\(section)]")
             }
         }
@@ -176,6 +180,7 @@ public struct HostConfig: Sendable, Equatable {
         if let dockerImage, s.baseImage == nil { s.baseImage = dockerImage }
         if let dockerNetwork { s.dockerNetwork = dockerNetwork }
         if let libvirtURI, s.libvirtURI == DriverSettings().libvirtURI { s.libvirtURI = libvirtURI }
+        if let libvirtTimeout { s.libvirtTimeout = .seconds(libvirtTimeout) }
     }
 }
 

@@ -31,6 +31,14 @@ public struct Reaper: Sendable {
     /// (at most three more times).
     public func reap(_ dead: DeadRun, settle: Duration? = nil) async -> HostCleanup.Report {
         var context = self.context
+        // Its lease is free here, but a run of that id holds its liveness lock elsewhere on
+        // the host (a lease copied into this state directory): it is not dead.
+        if LiveLock.isHeld(dead.info.run) {
+            var report = HostCleanup.Report(dryRun: false, run: dead.info.run)
+            report.failures = ["run \(dead.info.run): its lease here is not held, but the run is going on this host; left alone"]
+            dead.release(reaped: false)
+            return report
+        }
         switch KnownEndpoints([context.settings]).resolve(dead.info) {
         case .failure(let problem):
             var report = HostCleanup.Report(dryRun: false, run: dead.info.run)

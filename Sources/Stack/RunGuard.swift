@@ -58,6 +58,8 @@ public enum RunGuard {
             ])
         service.description = "hvctl: reaps run \(run) if it dies unfinished"
         service.environment = ["HVCTL_STATE_DIR": store.directory, "HVCTL_RUNTIME_DIR": runtimeDirectory]
+        // The same trust as the run's: a state directory its sudo user owns is theirs to use.
+        if let sudo = ProcessInfo.processInfo.environment["SUDO_UID"], uid_t(sudo) != nil { service.environment["SUDO_UID"] = sudo }
         service.slice = "hvctl.slice"
         service.syslogIdentifier = "hvctl-reaper"
         service.logExtraFields = ["HVCTL_RUN": run.value]

@@ -115,6 +115,9 @@ public final class RunLease {
     public static func scan(_ store: StateStore) throws -> (live: [Info], dead: [DeadRun], unsafe: [String]) {
         let dir = directory(store)
         try store.checkTrusted()
+        var info = stat()
+        guard lstat(dir, &info) == 0 else { return ([], [], []) }
+        try PathTrust(.invoking, purpose: "read run leases").verify(dir, as: .directory)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], []) }
         var live: [Info] = []
         var dead: [DeadRun] = []

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Systemd
 
@@ -177,11 +178,13 @@ public struct DockerDriver: Hypervisor {
         // An image that containers of other tools still use stays: removing it is refused,
         // and those containers are not hvctl's to remove.
         let kept = Kept()
-        try await parallel(images.flatMap { $0.RepoTags ?? [] }) { tag in
+        try await parallel(images.flatMap { image in (image.RepoTags ?? []).map { (tag: $0, id: image.Id) } }) { item in
+            // Still the image on record? A tag moved since the listing names someone else's.
+            guard try await client.imageID(item.tag) == item.id else { return }
             do {
-                try await client.removeImage(tag)
+                try await client.removeImage(item.tag)
             } catch EngineError.api(409, _) {
-                await kept.add(tag)
+                await kept.add(item.tag)
             }
         }
         report.removeSeconds = (clock.now - removeStart).inSeconds
@@ -343,7 +346,9 @@ public struct DockerDriver: Hypervisor {
         context.progress("importing the base image \(reference)")
         let tar: Data
         if let rootfs = context.settings.baseRootfs {
-            guard let data = FileManager.default.contents(atPath: rootfs) else {
+            // It becomes the image every instance runs: as trusted as a hook.
+            let checked = try PathTrust(.invoking, purpose: "import the rootfs tarball").verify(rootfs, as: .file)
+            guard let data = FileManager.default.contents(atPath: checked) else {
                 throw HypervisorError.failed("cannot read the rootfs tarball \(rootfs)")
             }
             tar = data
@@ -353,12 +358,14 @@ public struct DockerDriver: Hypervisor {
         // Managed, but no run's: the base image is shared by every run's instances, like the
         // compute config, so a reaper never takes it away from a run still using it; only
         // `hvctl cleanup` removes it.
+        // On record before the import (by its tag: the id is the daemon's to choose), then by
+        // its id: a later image tagged the same way by someone else is not hvctl's.
+        try context.state.record(ResourceRecord(driver: name, kind: "image", name: reference, run: nil))
         try await client.importImage(
             tar, repository: BaseImage.repository, tag: BaseImage.tag,
             changes: ["LABEL \(HvctlMark.managed)=true", "CMD [\"/bin/sh\"]"])
-        // On record by its id: a later image tagged the same way by someone else is not hvctl's.
         if let id = try await client.imageID(reference) {
-            try context.state.record(ResourceRecord(driver: name, kind: "image", name: reference, id: id, run: nil))
+            try context.state.confirm(driver: name, kind: "image", name: reference, run: nil, id: id)
         }
         try context.state.update { $0[driver: name].baseImage = reference }
         return reference

@@ -99,6 +99,10 @@ public actor LibvirtConnection {
         try withDomain(name) { try describe($0) }
     }
 
+    public func domain(uuid: String) throws -> Domain {
+        try withDomain(uuid, byUUID: true) { try describe($0) }
+    }
+
     /// Defines (or redefines) a persistent domain from XML.
     @discardableResult
     public func define(xml: String) throws -> Domain {
@@ -108,15 +112,15 @@ public actor LibvirtConnection {
         return try describe(d)
     }
 
-    public func start(_ name: String) throws {
-        try withDomain(name) { d in
+    public func start(_ name: String, byUUID: Bool = false) throws {
+        try withDomain(name, byUUID: byUUID) { d in
             guard lib.virDomainCreate(d) == 0 else { throw failure("start \(name)") }
         }
     }
 
     /// Asks the guest to shut down (ACPI); returns at once — watch `domain(named:)`.
-    public func shutdown(_ name: String) throws {
-        try withDomain(name) { d in
+    public func shutdown(_ name: String, byUUID: Bool = false) throws {
+        try withDomain(name, byUUID: byUUID) { d in
             guard lib.virDomainShutdown(d) == 0 else { throw failure("shutdown \(name)") }
         }
     }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 import Systemd
@@ -64,7 +65,18 @@ public struct LibvirtDriver: Hypervisor {
         guard before.isKnown else {
             throw HypervisorError.notInstalled(driver: name, install: "apt-get install libvirt-daemon-system qemu-system-x86")
         }
-        if before.isActive, (try? await connect(context)) != nil { return .alreadyRunning }
+        if before.isActive {
+            do {
+                _ = try await connect(context)
+                return .alreadyRunning
+            } catch HypervisorError.timedOut(let what, let after) {
+                // Up but not answering: starting it again changes nothing, and waiting out
+                // the start timeout would hold the host lock for nothing.
+                throw HypervisorError.timedOut("libvirtd.service is active, but \(what)", after: after)
+            } catch {
+                // Active but not yet listening, say: start it, and wait for it below.
+            }
+        }
         let clock = ContinuousClock()
         let began = clock.now
         context.progress("starting libvirtd.service")
@@ -104,18 +116,22 @@ public struct LibvirtDriver: Hypervisor {
         let connection = try await connect(context)
         let running = try await marked(connection, context).owned.filter { $0.domain.state == .running || $0.domain.state == .paused }
         // ACPI first; what is still running after the grace period is destroyed.
-        for d in running { try? await connection.shutdown(d.domain.name) }  // by name: it was just looked up
-        let deadline = ContinuousClock.now.advanced(by: context.settings.stopGrace)
-        var remaining = running.map(\.domain.name)
-        while !remaining.isEmpty && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-            var still: [String] = []
-            for n in remaining where (try? await connection.domain(named: n).state) == .running { still.append(n) }
-            remaining = still
-        }
-        for n in remaining {
-            context.progress("\(n) did not shut down within \(context.settings.stopGrace.formattedSeconds); destroying it")
-            try? await connection.destroy(n)
+        let grace = context.settings.stopGrace
+        try await bounded("stopping \(running.count) domains", context, extra: grace + .seconds(running.count)) {
+            for d in running { try? await connection.shutdown(d.domain.uuid, byUUID: true) }
+            let deadline = ContinuousClock.now.advanced(by: grace)
+            var remaining = running.map(\.domain.uuid)
+            while !remaining.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                var still: [String] = []
+                for n in remaining where (try? await connection.domain(uuid: n).state) == .running { still.append(n) }
+                remaining = still
+            }
+            for uuid in remaining {
+                let name = running.first { $0.domain.uuid == uuid }?.domain.name ?? uuid
+                context.progress("\(name) did not shut down within \(grace.formattedSeconds); destroying it")
+                try? await connection.destroy(uuid, byUUID: true)
+            }
         }
         guard local, startedByHvctl || force else {
             return StopResult(
@@ -135,13 +151,16 @@ public struct LibvirtDriver: Hypervisor {
         }
         var report = CleanupReport(driver: name, dryRun: dryRun)
         let connection: LibvirtConnection
+        let found: Found
         do {
             connection = try await connect(context)
+            found = try await marked(connection, context)
         } catch {
-            report.unreachable = "\(context.settings.libvirtURI) does not connect: \(error)"
+            // Not connecting, or connected and not answering (frozen): nothing could be
+            // looked at, which `--ignore-unreachable` accepts, as for a stopped daemon.
+            report.unreachable = "\(context.settings.libvirtURI) does not answer: \(error)"
             return report
         }
-        let found = try await marked(connection, context)
         let targets = found.owned.filter { scope.includes(run: $0.run) }.map(\.domain)
         report.spared = found.owned.filter { scope.spares(run: $0.run) }.map { "domain \($0.domain.name) (run \($0.run ?? "?") is still going)" }
         // A domain whose mark cannot be read may be hvctl's: it stays, and the cleanup fails.
@@ -156,25 +175,30 @@ public struct LibvirtDriver: Hypervisor {
         // few connections: destroying a QEMU domain waits for the process to die. By UUID,
         // the one on record: a domain renamed or re-created since is not taken for it.
         let width = min(16, targets.count)
-        var pool: [LibvirtConnection] = [connection]
-        for _ in 1..<max(1, width) { pool.append(try await LibvirtConnection.open(context.settings.libvirtURI)) }
-        let pooled = pool
-        let killStart = clock.now
-        try await parallel(Array(targets.filter { $0.state != .shutOff }.enumerated()), width: width) { item in
-            do {
-                try await pooled[item.offset % pooled.count].destroy(item.element.uuid, byUUID: true)
-            } catch LibvirtError.noSuchDomain {
+        let uri = context.settings.libvirtURI
+        // Each destroy may wait for a QEMU to die; the whole fan-out still has a bound.
+        let times = try await bounded("removing \(targets.count) domains", context, extra: .seconds(2 * targets.count)) {
+            var pool: [LibvirtConnection] = [connection]
+            for _ in 1..<max(1, width) { pool.append(try await LibvirtConnection.open(uri)) }
+            let pooled = pool
+            let killStart = clock.now
+            try await parallel(Array(targets.filter { $0.state != .shutOff }.enumerated()), width: width) { item in
+                do {
+                    try await pooled[item.offset % pooled.count].destroy(item.element.uuid, byUUID: true)
+                } catch LibvirtError.noSuchDomain {
+                }
             }
-        }
-        report.killSeconds = (clock.now - killStart).inSeconds
-        let removeStart = clock.now
-        try await parallel(Array(targets.enumerated()), width: width) { item in
-            do {
-                try await pooled[item.offset % pooled.count].undefine(item.element.uuid, byUUID: true)
-            } catch LibvirtError.noSuchDomain {
+            let killed = clock.now
+            try await parallel(Array(targets.enumerated()), width: width) { item in
+                do {
+                    try await pooled[item.offset % pooled.count].undefine(item.element.uuid, byUUID: true)
+                } catch LibvirtError.noSuchDomain {
+                }
             }
+            return ((killed - killStart).inSeconds, (clock.now - killed).inSeconds)
         }
-        report.removeSeconds = (clock.now - removeStart).inSeconds
+        report.killSeconds = times.0
+        report.removeSeconds = times.1
         try context.state.forget(driver: name, kind: "domain", ids: targets.map(\.uuid))
         if scope.run == nil && found.unreadable.isEmpty {
             // Records whose domain is gone (undefined by hand, or never defined) go too,
@@ -204,7 +228,7 @@ public struct LibvirtDriver: Hypervisor {
             }
         }
         let connection = try await connect(context)
-        let hv = try await connection.hypervisor()
+        let hv = try await bounded("reading its version", context) { try await connection.hypervisor() }
         let count = try await marked(connection, context).owned.count
         return DriverStatus(
             driver: name, installed: true, configured: state.configured, running: true,
@@ -218,29 +242,38 @@ public struct LibvirtDriver: Hypervisor {
         try InstanceName.validate(instance)
         if image != nil { throw HypervisorError.failed("libvirt instances take no --image: they are diskless domains") }
         let connection = try await runningConnection(context)
-        if let existing = try? await connection.domain(named: instance) {
-            throw try await isOwned(existing, connection, context)
-                ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
-        }
-        let type = try context.state.load()[driver: name].domainType ?? Self.detectType()
-        // hvctl picks the UUID and puts it on record before the domain exists: if this
-        // process dies before libvirt answers, the reaper still knows which domain is its.
-        let uuid = UUID().uuidString.lowercased()
-        try context.state.record(ResourceRecord(driver: name, kind: "domain", name: instance, id: uuid, run: context.run.value))
-        let xml = DomainMark.domainXML(name: instance, uuid: uuid, type: type, run: context.run.value)
-        let domain: Domain
-        do {
-            domain = try await connection.define(xml: xml)
-        } catch let error as LibvirtError {
-            try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
-            throw error
-        }
-        do {
-            try await connection.start(instance)
-        } catch {
-            try? await connection.undefine(uuid, byUUID: true)
-            try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
-            throw error
+        let name = self.name
+        let (domain, type) = try await bounded("launching \(instance)", context, extra: .seconds(30)) { () async throws -> (Domain, String) in
+            if let existing = try? await connection.domain(named: instance) {
+                throw try await isOwned(existing, connection, context)
+                    ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
+            }
+            let type = try context.state.load()[driver: name].domainType ?? Self.detectType()
+            // hvctl picks the UUID and puts it on record before the domain exists: if this
+            // process dies before libvirt answers, the reaper still knows which domain is its.
+            let uuid = UUID().uuidString.lowercased()
+            try context.state.record(ResourceRecord(driver: name, kind: "domain", name: instance, id: uuid, run: context.run.value))
+            let xml = DomainMark.domainXML(name: instance, uuid: uuid, type: type, run: context.run.value)
+            let domain: Domain
+            do {
+                domain = try await connection.define(xml: xml)
+            } catch let error as LibvirtError {
+                // libvirt refused it (bad XML, a name taken): nothing was made. A lost reply
+                // (RPC, system error) may have made it: it stays on record for cleanup.
+                if let code = error.code, code != 39, code != 38 {  // VIR_ERR_RPC, VIR_ERR_SYSTEM_ERROR
+                    try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
+                }
+                throw error
+            }
+            do {
+                try await connection.start(uuid, byUUID: true)
+            } catch {
+                if (try? await connection.undefine(uuid, byUUID: true)) != nil {
+                    try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
+                }
+                throw error
+            }
+            return (domain, type)
         }
         return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: "\(type) domain", run: context.run.value)
     }
@@ -254,18 +287,21 @@ public struct LibvirtDriver: Hypervisor {
 
     public func delete(_ instance: String, _ context: DriverContext) async throws {
         let connection = try await runningConnection(context)
-        let domain: Domain
-        do {
-            domain = try await connection.domain(named: instance)
-        } catch LibvirtError.noSuchDomain {
-            throw HypervisorError.noSuchInstance(instance, driver: name)
+        let name = self.name
+        try await bounded("deleting \(instance)", context, extra: .seconds(30)) {
+            let domain: Domain
+            do {
+                domain = try await connection.domain(named: instance)
+            } catch LibvirtError.noSuchDomain {
+                throw HypervisorError.noSuchInstance(instance, driver: name)
+            }
+            guard try await isOwned(domain, connection, context) else {
+                throw HypervisorError.notManaged(instance, driver: name)
+            }
+            if domain.state != .shutOff { try await connection.destroy(domain.uuid, byUUID: true) }
+            try await connection.undefine(domain.uuid, byUUID: true)
+            try context.state.forget(driver: name, kind: "domain", ids: [domain.uuid])
         }
-        guard try await isOwned(domain, connection, context) else {
-            throw HypervisorError.notManaged(instance, driver: name)
-        }
-        if domain.state != .shutOff { try await connection.destroy(domain.uuid, byUUID: true) }
-        try await connection.undefine(domain.uuid, byUUID: true)
-        try context.state.forget(driver: name, kind: "domain", ids: [domain.uuid])
     }
 
     // MARK: plumbing
@@ -276,8 +312,23 @@ public struct LibvirtDriver: Hypervisor {
         return "qemu"
     }
 
+    /// Every call into libvirt goes through here or `bounded`: its calls block, and a frozen
+    /// daemon would never answer.
     private func connect(_ context: DriverContext) async throws -> LibvirtConnection {
-        try await LibvirtConnection.open(context.settings.libvirtURI)
+        let uri = context.settings.libvirtURI
+        return try await bounded("connecting to \(uri)", context) { try await LibvirtConnection.open(uri) }
+    }
+
+    /// `body` within `libvirtTimeout` (+ `extra`), or `HypervisorError.timedOut`.
+    private func bounded<T: Sendable>(
+        _ what: String, _ context: DriverContext, extra: Duration = .zero, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let limit = context.settings.libvirtTimeout + extra
+        do {
+            return try await withDeadline(limit, what, body)
+        } catch is DeadlineExceeded {
+            throw HypervisorError.timedOut("libvirt at \(context.settings.libvirtURI) did not answer \(what) (frozen, or stuck on a QEMU?)", after: limit)
+        }
     }
 
     /// A connection, but only if libvirtd already runs: never wake it through its socket.
@@ -304,6 +355,11 @@ public struct LibvirtDriver: Hypervisor {
     /// instance's XML under another name keeps the mark, and it is not hvctl's.
     func marked(_ connection: LibvirtConnection, _ context: DriverContext) async throws -> Found {
         let records = try context.state.load().owned(by: name)
+        let name = self.name
+        return try await bounded("listing domains", context) { try await Self.find(connection, records, driver: name) }
+    }
+
+    private static func find(_ connection: LibvirtConnection, _ records: OwnedResources, driver name: String) async throws -> Found {
         var found = Found()
         for d in try await connection.domains() {
             let mark: String?

@@ -84,9 +84,10 @@ public struct StateStore: Sendable {
         self.directory = directory
     }
 
-    /// $HVCTL_STATE_DIR, else /var/lib/hvctl.
+    /// $HVCTL_STATE_DIR, else /var/lib/hvctl; absolute, since it is handed to reaper units
+    /// whose working directory is not ours.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> StateStore {
-        StateStore(directory: env["HVCTL_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory)
+        StateStore(directory: RuntimePaths.normalized(env["HVCTL_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory))
     }
 
     /// The state decides what hvctl destroys and which daemons it dials: its directory, every
@@ -96,8 +97,11 @@ public struct StateStore: Sendable {
         var st = stat()
         if stat(directory, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR { throw StateError.notADirectory(path: directory) }
         let trust = PathTrust(.invoking, purpose: "use the state directory")
-        if lstat(file, &st) == 0 {
-            try trust.verify(file)
+        if lstat(directory, &st) == 0 {
+            // The directory itself strictly: a sticky /tmp as HVCTL_STATE_DIR lets anyone
+            // put a lease or a lock file of theirs in it.
+            try trust.verify(directory, as: .directory)
+            if lstat(file, &st) == 0 { try trust.verify(file) }
         } else {
             try trust.verifyExistingPrefix(directory)
         }

@@ -1,10 +1,19 @@
 import Synchronization
 
+/// A call into a daemon that did not answer in time.
+public struct DeadlineExceeded: Error, Sendable, Equatable, CustomStringConvertible {
+    public var what: String
+    public var limit: Duration
+    public var description: String {
+        "\(what) did not answer within \(limit.components.seconds) s (is the daemon frozen or stuck?)"
+    }
+}
+
 /// Runs `body` but gives up after `limit`, even when `body` is stuck in a blocking C call that
-/// cannot be cancelled (a hung daemon socket): the work is left running detached, the caller
-/// gets `StackError.timedOut`. A task group would wait for the stuck child, so this does not
-/// use one.
-func withDeadline<T: Sendable>(
+/// cannot be cancelled (a frozen libvirtd, a hung daemon socket): the work is left running
+/// detached, the caller gets `DeadlineExceeded`. A task group would wait for the stuck child,
+/// so this does not use one.
+public func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let slot = ResumeOnce<T>()
@@ -23,7 +32,7 @@ func withDeadline<T: Sendable>(
             }
             if let c = slot.take() {
                 work.cancel()
-                c.resume(throwing: StackError.timedOut(what, after: limit))
+                c.resume(throwing: DeadlineExceeded(what: what, limit: limit))
             }
         }
     }

@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// Daemons that are up but do not answer (SIGSTOP: the same as one wedged on a stuck QEMU),
+/// extreme numbers, and the files hvctl edits: bounded, one line, nothing damaged.
+@Suite("faults: frozen daemons, extreme values, edited files (test host)", .serialized)
+struct FrozenDaemonTests {
+    init() {
+        ensureDockerRunning()
+        ensureLibvirtRunning()
+    }
+
+    static func mainPID(_ unit: String) throws -> Int32 {
+        try #require(Int32(try Witness.unitProperty(unit, "MainPID")).flatMap { $0 > 0 ? $0 : nil }, "\(unit) has no main process")
+    }
+
+    /// Runs `body` with `unit`'s main process stopped, and lets it go again whatever happens.
+    static func frozen(_ unit: String, _ body: () throws -> Void) throws {
+        let pid = try mainPID(unit)
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }
+        try body()
+    }
+
+    func oneLine(_ out: Witness.Output, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        let errors = out.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }
+        #expect(errors.count == 1, "\(args): \(out.stderr)", sourceLocation: sourceLocation)
+        #expect(!out.stderr.contains("Fatal error") && !out.stderr.contains("backtrace"), "\(args): \(out.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test("libvirtd frozen: status, instance list, cleanup and stack answer within the libvirt timeout and leave the host lock free")
+    func frozenLibvirt() throws {
+        let h = HvctlHost("hvctl-frozen-libvirt")
+        try FileManager.default.createDirectory(atPath: h.dir, withIntermediateDirectories: true)
+        defer { h.remove() }
+        let conf = h.dir + "/hvctl.conf"
+        try "[libvirt]\ntimeout = 3\n".write(toFile: conf, atomically: false, encoding: .utf8)
+        #expect(try h.hvctl("start", "libvirt", "--config", conf).status == 0)
+        try Self.frozen("libvirtd.service") {
+            for args in [["status", "libvirt"], ["instance", "list", "--driver", "libvirt"], ["stack", "libvirt"]] {
+                let (out, took) = try h.timed(args + ["--config", conf])
+                #expect(out.status != 0 && out.status < 128, "\(args): \(out.status) \(out.stderr)")
+                #expect(out.stderr.contains("did not answer"), "\(args): \(out.stderr)")
+                oneLine(out, args)
+                #expect(took < .seconds(12), "\(args) took \(took)")
+            }
+            let (clean, cleanTook) = try h.timed(["cleanup", "libvirt", "--config", conf])
+            #expect(clean.status != 0, "\(clean.stderr)")
+            #expect(clean.stderr.contains("does not answer"), "\(clean.stderr)")
+            #expect(cleanTook < .seconds(12), "cleanup libvirt took \(cleanTook)")
+            // What hvctl-cleanup.service runs on CI hosts: a frozen daemon is unreachable.
+            let (sweep, sweepTook) = try h.timed(["cleanup", "--ignore-unreachable", "--config", conf])
+            #expect(sweep.status == 0, "\(sweep.stderr)")
+            #expect(sweepTook < .seconds(20), "cleanup --ignore-unreachable took \(sweepTook)")
+            // Nothing holds the host lock.
+            let (next, nextTook) = try h.timed(["stack", "fake", "--no-wait", "--config", conf])
+            #expect(next.status == 0, "\(next.stderr)")
+            #expect(nextTook < .seconds(10))
+        }
+    }
+
+    @Test("dockerd frozen: status and cleanup answer within seconds; --ignore-unreachable succeeds")
+    func frozenDocker() throws {
+        let h = HvctlHost("hvctl-frozen-docker")
+        defer { h.remove() }
+        #expect(try h.hvctl("start", "docker").status == 0)
+        try Self.frozen("docker.service") {
+            for args in [["status", "docker"], ["instance", "list", "--driver", "docker"], ["cleanup", "docker"]] {
+                let (out, took) = try h.timed(args)
+                #expect(out.status != 0 && out.status < 128, "\(args): \(out.status) \(out.stderr)")
+                oneLine(out, args)
+                #expect(took < .seconds(15), "\(args) took \(took)")
+            }
+            let (sweep, took) = try h.timed(["cleanup", "--ignore-unreachable"])
+            #expect(sweep.status == 0, "\(sweep.stderr)")
+            #expect(took < .seconds(20), "cleanup --ignore-unreachable took \(took)")
+        }
+    }
+
+    @Test("extreme numbers are one-line errors, never a trap", arguments: [
+        (["hooks", "run", "unstack", "--hook-timeout", "20000000000000"], [String: String](), "invalid --hook-timeout"),
+        (["hooks", "run", "unstack"], ["HVCTL_HOOK_TIMEOUT": "20000000000000"], "invalid HVCTL_HOOK_TIMEOUT"),
+        (["stop", "fake", "--grace", "99999999999999"], [:], "--grace takes a number of seconds from 0 to"),
+        (["hooks", "run", "unstack", "--hook-timeout", "99999999999999999999999"], [:], "--hook-timeout"),
+        (["logs", "-n", "99999999999999999999999"], [:], "-n"),
+    ])
+    func extremes(_ args: [String], _ env: [String: String], _ needle: String) throws {
+        let h = HvctlHost("hvctl-extreme")
+        try FileManager.default.createDirectory(atPath: h.dir + "/extras.d", withIntermediateDirectories: true)
+        defer { h.remove() }
+        let extra = args.first == "hooks" || args.first == "stop" ? ["--extras-dir", h.dir + "/extras.d"] : []
+        let (out, _) = try h.timed(args + extra, environment: env)
+        #expect(out.status != 0 && out.status < 128, "\(args): \(out.status) \(out.stderr)")
+        #expect(out.stderr.contains(needle), "\(args): \(out.stderr)")
+        oneLine(out, args)
+        #expect(!FileManager.default.fileExists(atPath: h.state + "/runs"), "\(args) took a lease before refusing")
+    }
+
+    @Test("[hook_timeout] past a year is refused with its file and line")
+    func configTimeout() throws {
+        let h = HvctlHost("hvctl-extreme-conf")
+        try FileManager.default.createDirectory(atPath: h.dir + "/extras.d", withIntermediateDirectories: true)
+        defer { h.remove() }
+        try "[hook_timeout]\n10-foo = 20000000000000\n".write(toFile: h.dir + "/hvctl.conf", atomically: false, encoding: .utf8)
+        let out = try h.hvctl("hooks", "run", "unstack", "--extras-dir", h.dir + "/extras.d", "--config", h.dir + "/hvctl.conf")
+        #expect(out.status != 0 && out.status < 128)
+        #expect(out.stderr.contains("hvctl.conf:2: 10-foo takes a number of seconds from 1 to"), "\(out.stderr)")
+    }
+
+    @Test("the compute config keeps owner, group, mode, CRLF and its symlink; one [DEFAULT] even when its header has a comment")
+    func computeConfigKept() throws {
+        let h = HvctlHost("hvctl-nova-conf")
+        let etc = h.dir + "/etc"
+        try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
+        defer { h.remove() }
+        let real = etc + "/nova.conf"
+        try "[DEFAULT] # main\r\ncompute_driver = libvirt.LibvirtDriver\r\ndebug = true\r\n".write(toFile: real, atomically: false, encoding: .utf8)
+        chown(real, 0, 4242)
+        chmod(real, 0o640)
+        let link = h.dir + "/nova.conf"
+        symlink(real, link)
+        let out = try h.hvctl("stack", "fake", "--compute-config", link)
+        #expect(out.status == 0, "\(out.stderr)")
+        var st = stat()
+        #expect(lstat(link, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK, "the symlink became a file")
+        #expect(stat(real, &st) == 0 && st.st_uid == 0 && st.st_gid == 4242 && st.st_mode & 0o7777 == 0o640, "owner, group or mode changed")
+        let text = try String(contentsOfFile: real, encoding: .utf8)
+        #expect(text == "[DEFAULT] # main\r\ncompute_driver = fake.FakeDriver\r\ndebug = true\r\n", "\(text.debugDescription)")
+        // A directory or FIFO in its place is refused by name, at once.
+        let fifo = h.dir + "/fifo.conf"
+        mkfifo(fifo, 0o644)
+        let (bad, took) = try h.timed(["stack", "fake", "--compute-config", fifo])
+        #expect(bad.status != 0 && bad.stderr.contains("\(fifo) is a FIFO"), "\(bad.stderr)")
+        #expect(took < .seconds(10))
+    }
+}
