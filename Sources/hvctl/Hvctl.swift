@@ -22,6 +22,11 @@ struct Hvctl: AsyncParsableCommand {
             $HVCTL_CONFIG): defaults below options and environment variables, such as \
             virt_driver, extras_dir, hook_timeout, compute_config, [hook_env], [hook_timeout], \
             [docker] and [libvirt] settings. See the README.
+
+            hvctl runs as root, so it runs hooks and reads its configuration and state only \
+            from files that root or you (SUDO_UID) own, in directories from / down that nobody \
+            else can write (hvctl.conf's trusted_users adds owners). It removes only what it \
+            created and has on record.
             """,
         version: "0.1.0",
         subcommands: [
