@@ -19,6 +19,11 @@ public struct LogReader {
     var pending: LogLine?
     /// Set when the run's end marker went by.
     public private(set) var runEnded = false
+
+    /// Whether the run being read is still going anywhere on this host (its liveness lock
+    /// is held). A run killed before it could write its end marker, with no reaper to write
+    /// one for it, is over all the same.
+    public var runGoing: Bool { run.map(LiveLock.isHeld) ?? false }
     /// The cursor of the last entry read, for --show-cursor.
     public private(set) var lastCursor: String?
     /// Whether reading began at the journal's head (else -n stepped back from the tail).

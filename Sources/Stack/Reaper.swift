@@ -70,7 +70,11 @@ public struct Reaper: Sendable {
             Self.recordDeath(of: dead.info, in: context.state, detail: "reaped: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
             report.reapedRuns = [dead.info.run]
         }
-        // Noted before the lease goes, so whoever sees the lease gone finds the note.
+        // The run's end, as the run itself would have written it: a follower (`hvctl logs -f`)
+        // stops here. Noted before the lease goes, so whoever sees the lease gone finds it.
+        JournalWriter.send(
+            "hvctl run \(dead.info.run) ended: it died unfinished (\(dead.info.command))", identifier: "hvctl-reaper",
+            fields: [RunMarker.runField: dead.info.run, RunMarker.eventField: RunMarker.end])
         JournalWriter.send(
             "hvctl reaper: run \(dead.info.run) (\(dead.info.command), pid \(dead.info.pid)) died unfinished; "
                 + (clean

@@ -112,6 +112,9 @@ struct LogsCommand: AsyncParsableCommand {
                 }
             }
             out.flush()
+            // A run's follower ends with the run: at its end marker, or — a run that died with
+            // nobody to write one — once it has not been going for a second.
+            var goneSince: ContinuousClock.Instant?
             while follow && !(query.isRunScope && reader.runEnded) && !Task.isCancelled {
                 try await reader.waitForMore(.milliseconds(250))
                 while true {
@@ -120,6 +123,15 @@ struct LogsCommand: AsyncParsableCommand {
                     emit(batch)
                 }
                 out.flush()
+                guard query.isRunScope, !reader.runEnded else { continue }
+                if reader.runGoing {
+                    goneSince = nil
+                } else if let since = goneSince, ContinuousClock.now - since > .seconds(1) {
+                    note("run \(reader.run ?? "?") is no longer going and wrote no end: it died unfinished (see `journalctl -t hvctl-reaper`)")
+                    break
+                } else if goneSince == nil {
+                    goneSince = .now
+                }
             }
             if showCursor, let cursor = reader.lastCursor { say("-- cursor: \(cursor)") }
         }

@@ -46,6 +46,12 @@ public struct HookFixture {
     }
 }
 
+/// Units matching `pattern` still loaded in systemd, per systemctl.
+public func loadedUnits(matching pattern: String) throws -> [String] {
+    try Witness.run(["systemctl", "list-units", "--all", "--no-legend", "--plain", pattern]).stdout
+        .split(separator: "\n").map { String($0.split(separator: " ").first ?? "") }.filter { !$0.isEmpty }
+}
+
 /// Units of one run still loaded in systemd, per systemctl.
 public func loadedUnits(of run: RunID) throws -> [String] {
     try Witness.run(["systemctl", "list-units", "--all", "--no-legend", "--plain", "hvctl-\(run)-*"]).stdout

@@ -79,6 +79,138 @@ struct FrozenDaemonTests {
         }
     }
 
+    @Test("a --docker-socket that is not a socket, answers garbage, or accepts and stays silent: one line, within seconds")
+    func badSockets() async throws {
+        let h = HvctlHost("hvctl-bad-socket")
+        try FileManager.default.createDirectory(atPath: h.dir, withIntermediateDirectories: true)
+        defer { h.remove() }
+        let file = h.dir + "/file.sock"
+        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        let fifo = h.dir + "/fifo.sock"
+        mkfifo(fifo, 0o644)
+        for (path, needle) in [(file, "it is not a socket (it is a regular file)"), (fifo, "it is not a socket (it is a FIFO)"), (h.dir, "it is not a socket (it is a directory)")] {
+            let (out, took) = try h.timed(["status", "docker", "--docker-socket", path])
+            #expect(out.status != 0 && out.stderr.contains(needle), "\(path): \(out.stderr)")
+            oneLine(out, ["status", path])
+            #expect(took < .seconds(3), "\(path) took \(took)")
+        }
+        // A server that answers garbage to anything, and one that accepts and says nothing.
+        let garbage = h.dir + "/garbage.sock"
+        let silent = h.dir + "/silent.sock"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", """
+            import socket, threading
+            def serve(path, reply):
+                s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(16); held = []
+                while True:
+                    c, _ = s.accept(); held.append(c)
+                    if reply: c.recv(4096); c.sendall(b"garbage, not HTTP\\r\\n\\r\\n"); c.close()
+            threading.Thread(target=serve, args=('\(garbage)', True), daemon=True).start()
+            serve('\(silent)', False)
+            """]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        _ = try await eventually { FileManager.default.fileExists(atPath: silent) && FileManager.default.fileExists(atPath: garbage) ? true : nil }
+        let (bad, badTook) = try h.timed(["status", "docker", "--docker-socket", garbage])
+        #expect(bad.status != 0 && bad.stderr.contains("not HTTP"), "\(bad.stderr)")
+        oneLine(bad, ["status", "garbage"])
+        #expect(badTook < .seconds(8))
+        let (mute, muteTook) = try h.timed(["status", "docker", "--docker-socket", silent])
+        #expect(mute.status != 0 && mute.stderr.contains("no answer from the Docker daemon"), "\(mute.stderr)")
+        oneLine(mute, ["status", "silent"])
+        #expect(muteTook < .seconds(10), "a silent socket took \(muteTook)")
+    }
+
+    @Test("hvctl logs -f of a run killed with SIGKILL ends once the run is over")
+    func followerOfKilledRun() async throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-wait.sh", #"[[ "$1" == source ]] && return 0; touch "$OUT/started"; echo waiting; exec sleep 600"#)
+        let h = HvctlHost(top: f.top)
+        func start(_ args: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: hvctlBinary)
+            p.arguments = args
+            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let run = try start(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"])
+        defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) } }
+        try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
+        let follower = try start(["logs", "-f"])
+        defer { if follower.isRunning { follower.terminate() } }
+        try await Task.sleep(for: .seconds(1))
+        #expect(follower.isRunning, "the follower ended while the run was going")
+        kill(run.processIdentifier, SIGKILL)
+        let ended = try await eventually(timeout: .seconds(15), every: .milliseconds(100)) { follower.isRunning ? nil : true }
+        #expect(ended == true, "the follower kept following a dead run")
+    }
+
+    @Test("Ctrl-C with a hook that ignores SIGTERM returns within seconds and names the hook; a second one quits at once")
+    func interrupts() async throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-stubborn.sh", #"[[ "$1" == source ]] && return 0; trap '' TERM; touch "$OUT/started"; while true; do sleep 0.2; done"#)
+        let h = HvctlHost(top: f.top)
+        func start() throws -> (Process, Pipe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: hvctlBinary)
+            p.arguments = ["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
+            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return (p, out)
+        }
+        let (first, out) = try start()
+        try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
+        let clock = ContinuousClock()
+        let began = clock.now
+        kill(first.processIdentifier, SIGINT)
+        first.waitUntilExit()
+        let took = clock.now - began
+        #expect(took < .seconds(9), "Ctrl-C took \(took)")
+        #expect(first.terminationStatus == 130)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("interrupted: stopped 20-stubborn.sh"), "\(text)")
+        #expect(try loadedUnits(matching: "hvctl-*-extra-20-stubborn.service").isEmpty, "the hook's unit stayed")
+
+        // Twice: hvctl goes at once; the run's reaper stops the hook.
+        try? FileManager.default.removeItem(atPath: f.out + "/started")
+        let (second, _) = try start()
+        try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
+        kill(second.processIdentifier, SIGINT)
+        try await Task.sleep(for: .milliseconds(200))
+        let again = clock.now
+        kill(second.processIdentifier, SIGINT)
+        second.waitUntilExit()
+        #expect(clock.now - again < .seconds(2), "a second Ctrl-C did not quit at once")
+        let gone = try await eventually(timeout: .seconds(20)) { try loadedUnits(matching: "hvctl-*-extra-20-stubborn.service").isEmpty ? true : nil }
+        #expect(gone == true, "nothing stopped the hook after hvctl quit")
+    }
+
+    @Test("a hook that exits but leaves a TERM-proof child is reported by its own exit at once, and the child is killed within seconds")
+    func leftoverChild() async throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-leaves.sh", #"[[ "$1" == source ]] && return 0; (trap '' TERM; exec sleep 600) & echo $! > "$OUT/child"; exit 3"#)
+        let h = HvctlHost(top: f.top)
+        let (out, took) = try h.timed(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"])
+        #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
+        #expect(out.stdout.contains("FAIL  20-leaves.sh  stack extra  exit 3"), "\(out.stdout)")
+        #expect(took < .seconds(10), "took \(took)")
+        let child = try #require(f.read("child")?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let gone = try await eventually(timeout: .seconds(12)) { FileManager.default.fileExists(atPath: "/proc/\(child)") ? nil : true }
+        #expect(gone == true, "the TERM-proof child outlived its hook")
+    }
+
     @Test("extreme numbers are one-line errors, never a trap", arguments: [
         (["hooks", "run", "unstack", "--hook-timeout", "20000000000000"], [String: String](), "invalid --hook-timeout"),
         (["hooks", "run", "unstack"], ["HVCTL_HOOK_TIMEOUT": "20000000000000"], "invalid HVCTL_HOOK_TIMEOUT"),

@@ -96,8 +96,14 @@ public struct EngineClient: Sendable {
     private static func send(
         socketPath: String, method: HTTPMethod, path: String, body: Data?, contentType: String, timeout: Duration
     ) async throws -> Response {
-        guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw EngineError.unreachable(socket: socketPath, reason: "no such socket (is docker.service running?)")
+        // Said before any I/O: a regular file, FIFO, device or directory at the path would
+        // otherwise wait out the timeout and end as "Connection refused".
+        var st = stat()
+        guard stat(socketPath, &st) == 0 else {
+            throw EngineError.unreachable(socket: socketPath, reason: errno == ENOENT ? "no such socket (is docker.service running?)" : String(cString: strerror(errno)))
+        }
+        guard st.st_mode & S_IFMT == S_IFSOCK else {
+            throw EngineError.unreachable(socket: socketPath, reason: "it is not a socket (it is \(AtomicFile.kind(st.st_mode))); pass --docker-socket with the Engine's socket")
         }
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw EngineError.badResponse(request: path, reason: "cannot form a URL for socket \(socketPath)")
@@ -120,6 +126,9 @@ public struct EngineClient: Sendable {
             throw EngineError.timedOut(request: what, after: timeout)
         } catch let error as EngineError {
             throw error
+        } catch let error as HTTPParserError {
+            // Something answers on the socket, but not in HTTP.
+            throw EngineError.badResponse(request: what, reason: "not HTTP (\(error)); is \(socketPath) the Docker Engine's socket?")
         } catch {
             throw EngineError.unreachable(socket: socketPath, reason: "\(error)")
         }

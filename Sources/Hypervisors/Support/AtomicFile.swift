@@ -69,6 +69,7 @@ public enum AtomicFile {
 
     static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
         case S_IFDIR: return "a directory"
         case S_IFIFO: return "a FIFO"
         case S_IFCHR, S_IFBLK: return "a device"
