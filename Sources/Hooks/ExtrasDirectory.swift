@@ -59,9 +59,9 @@ public struct ExtrasDirectory: Sendable {
 
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: path)
-        } catch {
-            throw HookError.unreadable(path: path, reason: "\(error.localizedDescription)")
+            names = try DirectoryListing.names(of: path)
+        } catch let error as DirectoryListing.Failure {
+            throw HookError.unreadable(path: path, reason: error.reason)
         }
         var hooks: [Hook] = []
         var ignored: [IgnoredEntry] = []

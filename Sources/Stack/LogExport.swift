@@ -12,7 +12,7 @@ public enum LogExport {
     }
 
     public static func write(_ lines: [LogLine], raw: [RawJournalEntry], run: String?, to directory: String) throws -> Summary {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         var byUnit: [String: [UInt8]] = [:]
         var formatter = LogFormatter(format: .shortPrecise)
         for line in lines {

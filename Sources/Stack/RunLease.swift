@@ -112,15 +112,18 @@ public final class RunLease {
     /// A lease file that breaks the trust rule (not a regular file, owned by someone else,
     /// writable by group or others) is in `unsafe` and left alone: nothing it says is used.
     /// A state directory that breaks the trust rule is an error: none of its leases is read.
-    public static func scan(_ store: StateStore) throws -> (live: [Info], dead: [DeadRun], unsafe: [String]) {
+    /// `reaping`: runs that died and that another hvctl (a reaper, a second cleanup) holds
+    /// right now; they are not going, and not this caller's to settle.
+    public static func scan(_ store: StateStore) throws -> (live: [Info], dead: [DeadRun], reaping: [Info], unsafe: [String]) {
         let dir = directory(store)
         try store.checkTrusted()
         var info = stat()
-        guard lstat(dir, &info) == 0 else { return ([], [], []) }
+        guard lstat(dir, &info) == 0 else { return ([], [], [], []) }
         try PathTrust(.invoking, purpose: "read run leases").verify(dir, as: .directory)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], []) }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ([], [], [], []) }
         var live: [Info] = []
         var dead: [DeadRun] = []
+        var reaping: [Info] = []
         var unsafe: [String] = []
         let policy = TrustPolicy.invoking
         for name in names.sorted() where name.hasSuffix(".lease") && !name.hasPrefix(".") {
@@ -134,10 +137,11 @@ public final class RunLease {
             switch claim(dir + "/" + name, run: run) {
             case .live(let info): live.append(info)
             case .dead(let d): dead.append(d)
+            case .reaping(let info): reaping.append(info)
             case .gone: continue
             }
         }
-        return (live, dead, unsafe)
+        return (live, dead, reaping, unsafe)
     }
 
     /// A run is going as long as its lease exists and is not one of `dead` (leases the caller
@@ -145,8 +149,10 @@ public final class RunLease {
     /// began after a cleanup listed the leases is still recognised: a run takes its lease
     /// before it creates anything.
     /// `excluding`: the caller's own run, whose leftovers it may clean (hvctl clean).
-    public static func cleanupScope(_ store: StateStore, dead: [DeadRun] = [], excluding own: String? = nil) -> CleanupScope {
-        let notLive = Set(dead.map(\.info.run) + (own.map { [$0] } ?? []))
+    public static func cleanupScope(
+        _ store: StateStore, dead: [DeadRun] = [], reaping: [Info] = [], excluding own: String? = nil
+    ) -> CleanupScope {
+        let notLive = Set(dead.map(\.info.run) + reaping.map(\.run) + (own.map { [$0] } ?? []))
         let dir = directory(store)
         return .everything(
             isLive: { run in
@@ -198,6 +204,9 @@ public final class RunLease {
     enum Claim {
         case live(Info)
         case dead(DeadRun)
+        /// Locked, but not by its run: the run's liveness lock is free, so another hvctl is
+        /// reaping it.
+        case reaping(Info)
         case gone
     }
 
@@ -207,7 +216,9 @@ public final class RunLease {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let info = readInfo(fd, run: run)
             close(fd)
-            return .live(info)
+            // A run holds its liveness lock from before it takes the lease until after it
+            // lets it go; without it, whoever holds the lease is settling a dead run.
+            return LiveLock.isHeld(run) ? .live(info) : .reaping(info)
         }
         // Removed between our open and our lock: that run just ended normally.
         if isUnlinked(fd, path: path) {

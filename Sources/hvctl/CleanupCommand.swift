@@ -49,7 +49,9 @@ struct CleanupCommand: AsyncParsableCommand {
         let leases = try RunLease.scan(context.state)
         var cleanup = HostCleanup(context: context, drivers: drivers, runtimeDirectory: HostCleanup.runtimeDirectory())
         cleanup.sweepsHost = driver == nil
-        var report = await cleanup.run(scope: RunLease.cleanupScope(context.state, dead: leases.dead), dryRun: dryRun)
+        var report = await cleanup.run(
+            scope: RunLease.cleanupScope(context.state, dead: leases.dead, reaping: leases.reaping), dryRun: dryRun)
+        for unsafe in leases.unsafe { note("left alone: \(unsafe) breaks the trust rule (owner or mode); nothing it says is used") }
         for dead in leases.dead {
             // The sweep took their resources on the daemons named here; the reaper looks where
             // each run worked (its own socket and URI) and settles the run when nothing is left.

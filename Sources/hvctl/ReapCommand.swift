@@ -62,6 +62,7 @@ struct ReapCommand: AsyncParsableCommand {
             dead = [died]
         } else {
             let leases = try RunLease.scan(store)
+            for unsafe in leases.unsafe { note("left alone: \(unsafe) breaks the trust rule (owner or mode); nothing it says is used") }
             if let run, let live = leases.live.first(where: { $0.run == run }) {
                 throw ReapError.stillGoing(live)
             }

@@ -149,6 +149,43 @@ struct CleanupTests {
         for d in domains { #expect(try Witness.run(Self.virsh + ["dominfo", d]).status == 0, "\(d) was removed") }
     }
 
+    @Test("two cleanups and a reap at once agree on a dead run: all succeed, and nothing of it remains")
+    func concurrentCleanups() async throws {
+        let h = HvctlHost("hvctl-cleanup-race")
+        defer { h.remove() }
+        #expect(try h.hvctl("start", "docker").status == 0)
+        let dead = "race" + String(UUID().uuidString.prefix(6)).lowercased().filter(\.isHexDigit)
+        let container = uniqueName("race")
+        #expect(try runMarkedContainer(container, run: dead, state: h.state))
+        defer { _ = try? Witness.run(["docker", "rm", "-f", container]) }
+        let unit = "hvctl-\(dead)-extra-20-race.service"
+        #expect(try Witness.run(["systemd-run", "--quiet", "--unit", unit, "--slice", "hvctl.slice", "/bin/sleep", "600"]).status == 0)
+        defer { _ = try? Witness.run(["systemctl", "stop", unit]) }
+        try FileManager.default.createDirectory(atPath: h.state + "/runs", withIntermediateDirectories: true)
+        try #"{"command":"hvctl stack docker","dockerSocket":"/run/docker.sock","drivers":["docker"],"libvirtURI":"qemu:///system","pid":1,"run":"\#(dead)","started":"2026-11-25T00:00:00Z"}"#
+            .write(toFile: h.state + "/runs/\(dead).lease", atomically: false, encoding: .utf8)
+
+        var processes: [(Process, Pipe)] = []
+        for args in [["cleanup", "--ignore-unreachable"], ["cleanup", "--ignore-unreachable"], ["reap"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: hvctlBinary)
+            p.arguments = args
+            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            processes.append((p, err))
+        }
+        for (p, _) in processes { try p.run() }
+        for (p, err) in processes {
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(p.arguments ?? []): \(text)")
+        }
+        let left = try leftovers(of: dead, state: h.state)
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test("cleanup stops and resets hvctl's units of runs not going, settles dead leases, removes stale files; --dry-run changes nothing")
     func hostLeftovers() async throws {
         let h = HvctlHost("hvctl-cleanup-test")

@@ -114,11 +114,25 @@ extension EngineClient {
         }
     }
 
-    /// Removes a container with its anonymous volumes; one already gone (404) is fine.
+    /// Removes a container with its anonymous volumes; one already gone (404) is fine, and
+    /// so is one another client is removing right now (409 "already in progress": two
+    /// cleanups at once), once it is gone.
     public func removeContainer(_ id: String) async throws {
         do {
             _ = try await request(.DELETE, "/containers/\(id)?force=1&v=1")
         } catch EngineError.api(404, _) {
+        } catch EngineError.api(409, let message) where message.contains("already in progress") {
+            let end = ContinuousClock.now.advanced(by: requestTimeout)
+            while ContinuousClock.now < end {
+                do {
+                    // By its full id: never a prefix of someone else's.
+                    _ = try await request(.GET, "/containers/\(id)/json")
+                } catch EngineError.api(404, _) {
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw EngineError.api(status: 409, message: message)
         }
     }
 

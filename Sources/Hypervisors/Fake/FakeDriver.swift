@@ -18,7 +18,7 @@ public struct FakeDriver: Hypervisor {
     func record(_ verb: String, _ context: DriverContext, _ argument: String? = nil) throws {
         let line = try JSONEncoder().encode(Call(verb: verb, run: context.run.value, argument: argument)) + Data("\n".utf8)
         let path = context.state.directory + "/fake-calls.log"
-        try FileManager.default.createDirectory(atPath: context.state.directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(context.state.directory)
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
