@@ -29,6 +29,9 @@ public struct HookRunReport: Sendable, Equatable, Codable {
     public var interrupted: Bool
     /// The hook whose unit the interrupt stopped, if one was running.
     public var stoppedHook: String?
+    /// journald did not take the run's start marker (it is not running): the hooks' output
+    /// is not being recorded.
+    public var unrecorded = false
 
     public var succeeded: Bool { !interrupted && hooks.allSatisfy(\.succeeded) }
 

@@ -94,7 +94,11 @@ public struct HookRunner: Sendable {
             RunMarker.runField: options.run.value, RunMarker.modeField: call.mode, RunMarker.phaseField: call.phase,
             RunMarker.driverField: options.driver,
         ]
-        JournalWriter.send("hvctl run \(options.run) started: \(call) (\(hooks.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 })
+        if !JournalWriter.send("hvctl run \(options.run) started: \(call) (\(hooks.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 }) {
+            // The hooks still run; their output goes nowhere, and `hvctl logs` must know.
+            report.unrecorded = true
+            UnjournaledRuns.record(options.run.value)
+        }
         defer {
             // The hooks' last lines first, then the marker that says the run is over.
             if !services.isEmpty { JournalSync.synchronize() }

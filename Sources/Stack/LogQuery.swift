@@ -87,6 +87,7 @@ public struct LogLine: Sendable {
 
 public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     case noRuns
+    case latestUnrecorded(String)
     case noSuchRun(String)
     case badPattern(String)
     case badTime(String)
@@ -95,6 +96,8 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noRuns: return "the journal holds no hvctl run yet (run hooks first: hvctl hooks run …)"
+        case .latestUnrecorded(let run):
+            return "the latest run, \(run), is not in the journal (journald was not running); older runs: --all-runs or --run ID"
         case .noSuchRun(let id): return "the journal holds nothing of run '\(id)'"
         case .badPattern(let p): return "invalid --grep pattern '\(p)'"
         case .exportUnwritable(let path, let reason): return "cannot write the export to \(path): \(reason)"

@@ -98,8 +98,16 @@ public struct LogReader {
         case .latestRun:
             try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.start)")
             try await journal.seekTail()
-            guard let newest = try await journal.previous(), let id = newest[RunMarker.runField] else { throw LogError.noRuns }
+            let newest = try await journal.previous()
             await journal.flushMatches()
+            // A newer run that journald missed (it was not running) must not leave this
+            // one to pass for the latest.
+            if let missed = UnjournaledRuns.newest(),
+                newest.map({ Double($0.realtimeMicroseconds) / 1e6 < missed.noted.timeIntervalSince1970 }) ?? true
+            {
+                throw LogError.latestUnrecorded(missed.run)
+            }
+            guard let newest, let id = newest[RunMarker.runField] else { throw LogError.noRuns }
             return id
         default:
             return nil

@@ -103,6 +103,9 @@ public struct StackFlow: Sendable {
                 if let call = step.call {
                     let report = try await runHooks(call)
                     ok = report.succeeded
+                    if report.unrecorded {
+                        context.progress("journald is not running: the hooks' output is not being recorded, and `hvctl logs` cannot show run \(report.run)")
+                    }
                     if !ok {
                         detail = report.interrupted ? "interrupted" : "failed: " + report.hooks.filter { !$0.succeeded }.map(\.hook).joined(separator: ", ")
                     }

@@ -159,6 +159,7 @@ struct HooksRunCommand: AsyncParsableCommand {
                 }
             }
         }
+        if report.unrecorded { note(HookLines.unrecordedNote(report.run)) }
         if text {
             say(HookLines.summary(report))
         } else {
@@ -195,6 +196,10 @@ enum HookLines {
         }
         lines.append("      all of it: \(HookLog.journalctlCommand(for: o.unit))")
         return lines.joined(separator: "\n")
+    }
+
+    static func unrecordedNote(_ run: String) -> String {
+        "journald is not running: the hooks' output was not recorded, and `hvctl logs` cannot show run \(run)"
     }
 
     static func summary(_ r: HookRunReport) -> String {

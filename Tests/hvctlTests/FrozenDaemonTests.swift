@@ -211,6 +211,29 @@ struct FrozenDaemonTests {
         #expect(gone == true, "the TERM-proof child outlived its hook")
     }
 
+    @Test("journald not running: hooks still run, hvctl says their output goes unrecorded, and logs never shows an older run as the latest")
+    func withoutJournald() throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("10-a.sh", #"[[ "$1" == source ]] && return 0; echo hi; touch "$OUT/ran""#)
+        let h = HvctlHost(top: f.top)
+        let run = ["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
+        #expect(try h.hvctl(run).status == 0)  // an older run, in the journal
+        let journald = ["systemd-journald.socket", "systemd-journald-dev-log.socket", "systemd-journald.service"]
+        try Witness.run(["systemctl", "stop", "systemd-journald-audit.socket"] + journald)
+        defer { _ = try? Witness.run(["systemctl", "start"] + journald) }
+        let out = try h.hvctl(run)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(f.read("ran") != nil, "the hook did not run")
+        #expect(out.stderr.contains("journald is not running"), "\(out.stderr)")
+        let logs = try h.hvctl("logs")
+        #expect(logs.status != 0 && logs.stderr.contains("is not in the journal"), "\(logs.stdout) \(logs.stderr)")
+        oneLine(logs, ["logs"])
+        try Witness.run(["systemctl", "start"] + journald)
+        #expect(try h.hvctl(run).status == 0)
+        #expect(try h.hvctl("logs").status == 0, "a journaled run after it is the latest again")
+    }
+
     @Test("extreme numbers are one-line errors, never a trap", arguments: [
         (["hooks", "run", "unstack", "--hook-timeout", "20000000000000"], [String: String](), "invalid --hook-timeout"),
         (["hooks", "run", "unstack"], ["HVCTL_HOOK_TIMEOUT": "20000000000000"], "invalid HVCTL_HOOK_TIMEOUT"),
