@@ -121,7 +121,7 @@ public struct Doctor: Sendable {
 
     private func checkLibvirt(_ manager: SystemdManager?) async -> Check {
         // A local system URI is served by libvirtd; test:///, session and remote URIs are not.
-        let daemonURI = libvirtURI.hasSuffix(":///system") && !libvirtURI.contains("+")
+        let daemonURI = LibvirtURI(libvirtURI).isLocalSystem  // any spelling of it could wake libvirtd
         if daemonURI {
             guard let manager else { return skippedWithoutSystemd("libvirt") }
             do {

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hypervisors
 
@@ -42,22 +43,5 @@ public struct KnownEndpoints: Sendable, Equatable {
         return "/" + parts.joined(separator: "/")
     }
 
-    /// A libvirt URI with its scheme and host in lower case and trailing slashes of its path
-    /// dropped: `QEMU:///system/` is `qemu:///system`. The query is kept as it is, so a URI
-    /// that adds parameters (`?command=`, `?socket=`) is a different endpoint.
-    static func uri(_ uri: String) -> String {
-        guard let sep = uri.range(of: "://") else { return uri }
-        let scheme = uri[..<sep.lowerBound].lowercased()
-        var rest = String(uri[sep.upperBound...])
-        var query = ""
-        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            query = String(rest[q...])
-            rest = String(rest[..<q])
-        }
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let host = rest[..<slash].lowercased()
-        var path = String(rest[slash...])
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        return scheme + "://" + host + path + query
-    }
+    static func uri(_ uri: String) -> String { LibvirtURI(uri).normalized }
 }

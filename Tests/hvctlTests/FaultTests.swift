@@ -32,13 +32,32 @@ struct FaultTests {
             #expect(out.stderr.contains("is not running") || out.stderr.contains("not every driver could be looked at"), "\(args): \(out.stderr)")
             #expect(took < .seconds(20), "\(args) took \(took)")
         }
-        for args in [["status", "docker"], ["status", "libvirt"], ["drivers"], ["cleanup", "--ignore-unreachable"], ["reap"]] {
+        // Also when the URI is spelled another way: any spelling of the system URI would wake
+        // libvirtd through its socket.
+        let spellings = ["QEMU:///system/", "qemu+unix:///system", "qemu:///system//"].flatMap { uri in
+            [["status", "libvirt", "--libvirt-uri", uri], ["cleanup", "libvirt", "--ignore-unreachable", "--libvirt-uri", uri]]
+        }
+        for args in [["status", "docker"], ["status", "libvirt"], ["drivers"], ["cleanup", "--ignore-unreachable"], ["reap"]] + spellings {
             let (out, took) = try h.timed(args)
             #expect(out.status == 0, "\(args): \(out.stderr)")
             #expect(took < .seconds(20), "\(args) took \(took)")
         }
         #expect(try Self.inactive(Self.dockerUnits), "docker was started")
         #expect(try Self.inactive(Self.libvirtUnits), "libvirtd was started")
+    }
+
+    @Test("libvirtd stopped with its sockets listening: no spelling of the system URI wakes it")
+    func socketActivation() throws {
+        let h = HvctlHost("hvctl-fault-spell")
+        defer { h.remove(); ensureLibvirtRunning() }
+        try Witness.run(["systemctl", "stop", "libvirtd.service"])
+        try Witness.run(["systemctl", "start", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"])
+        for uri in ["qemu:///system", "QEMU:///system/", "qemu+unix:///system", "qemu:///system//"] {
+            for args in [["status", "libvirt"], ["instance", "list", "--driver", "libvirt"], ["cleanup", "libvirt", "--ignore-unreachable"], ["doctor", "--driver", "libvirt"]] {
+                _ = try h.hvctl(args + ["--libvirt-uri", uri])
+                #expect(try Witness.unitProperty("libvirtd.service", "ActiveState") == "inactive", "\(args) with \(uri) woke libvirtd")
+            }
+        }
     }
 
     /// Runs hvctl in a mount namespace where /run/systemd is an empty tmpfs (no manager

@@ -18,8 +18,10 @@ public struct LibvirtDriver: Hypervisor {
     public init() {}
 
     /// A system URI is served by libvirtd on this host; test:///, session and remote ones are not.
+    /// Whatever its spelling (`QEMU:///system/`, `qemu+unix:///system`): a connection to any
+    /// of them would wake a stopped libvirtd through its socket.
     static func usesLocalDaemon(_ uri: String) -> Bool {
-        uri.hasSuffix(":///system") && !uri.contains("+")
+        LibvirtURI(uri).isLocalSystem
     }
 
     // MARK: the five verbs
