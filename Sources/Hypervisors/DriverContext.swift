@@ -56,24 +56,6 @@ public enum HvctlMark {
     public static let instance = "org.hvctl.instance"
 }
 
-extension CleanupReport {
-    /// nil when the daemon's unit runs; else the report of a cleanup that could not look:
-    /// not installed, or installed and not running (hvctl does not start a daemon just to
-    /// clean up).
-    static func unlessRunning(_ unit: String, driver: String, dryRun: Bool, _ context: DriverContext) async throws -> CleanupReport? {
-        let service = try await context.systemd.settledUnit(unit)
-        var report = CleanupReport(driver: driver, dryRun: dryRun)
-        if !service.isKnown {
-            report.notInstalled = true
-        } else if !service.isActive {
-            report.unreachable = "\(unit) is \(service.activeState), and hvctl does not start it just to clean up (`hvctl start \(driver)`, then clean up)"
-        } else {
-            return nil
-        }
-        return report
-    }
-}
-
 extension SystemdManager {
     /// The unit's state once it is no longer on its way up (at most `limit`): a daemon
     /// starting after a reboot, or started by a run that just died, is waited for rather

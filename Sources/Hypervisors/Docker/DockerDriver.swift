@@ -12,8 +12,7 @@ public struct DockerDriver: Hypervisor {
     public let name = "docker"
     /// nova-docker's driver class, what DevStack's docker plugin wrote.
     public let computeDriver = "novadocker.virt.docker.DockerDriver"
-    static let service = "docker.service"
-    static let socket = "docker.socket"
+    static let daemon = SystemdDaemon(driver: "docker", service: "docker.service", sockets: ["docker.socket"], packages: ["docker.io"])
     static let managedFilter = "\(HvctlMark.managed)=true"
     /// Containers are hvctl's when they carry both labels. The managed label alone is not
     /// enough: hvctl's base image carries it too, and Docker copies image labels onto every
@@ -39,13 +38,13 @@ public struct DockerDriver: Hypervisor {
     // MARK: the five verbs
 
     public func install(_ context: DriverContext) async throws {
-        if try await context.systemd.unit(Self.service).isKnown { return }
+        if try await Self.daemon.unit(context).isKnown { return }
         guard context.settings.installPackages else {
-            throw HypervisorError.notInstalled(driver: name, install: "apt-get install docker.io")
+            throw HypervisorError.notInstalled(driver: name, install: Self.daemon.installHint)
         }
         context.progress("installing docker.io with apt (a transient unit; output in its journal)")
         try await PackageInstaller.install(["docker.io"], context)
-        guard try await context.systemd.unit(Self.service).isKnown else {
+        guard try await Self.daemon.unit(context).isKnown else {
             throw HypervisorError.failed("docker.io was installed but systemd does not know docker.service; run `systemctl daemon-reload`")
         }
     }
@@ -56,7 +55,7 @@ public struct DockerDriver: Hypervisor {
         var ini = try IniFile.load(context.settings.computeConfig)
         ini.set("DEFAULT", "compute_driver", computeDriver)
         try ini.write(to: context.settings.computeConfig)
-        if try await context.systemd.unit(Self.service).isActive {
+        if try await Self.daemon.unit(context).isActive {
             let client = try await engine(context)
             try await ensureBaseImage(client, context)
         }
@@ -64,62 +63,30 @@ public struct DockerDriver: Hypervisor {
     }
 
     public func start(_ context: DriverContext) async throws -> StartResult {
-        let before = try await context.systemd.unit(Self.service)
-        guard before.isKnown else { throw HypervisorError.notInstalled(driver: name, install: "apt-get install docker.io") }
+        let before = try await Self.daemon.installed(context)
         if before.isActive, let client = try? await engine(context, timeout: .seconds(5)) {
             try await ensureBaseImage(client, context)
             return .alreadyRunning
         }
-        let clock = ContinuousClock()
-        let began = clock.now
-        context.progress("starting docker.service")
-        // On record before the start job: interrupted while it runs (Ctrl-C), the daemon
-        // still comes up, and `unstack` must know hvctl started it.
-        if !before.isActive {
-            try context.state.update {
-                $0[driver: name].startedByHvctl = true
-                $0[driver: name].lastStart = Date()
-            }
+        let socket = context.settings.dockerSocket
+        let seconds = try await Self.daemon.start(context, before: before, waitingFor: "dockerd answers on \(socket)") {
+            (try? await engine(context, timeout: .seconds(2))) != nil
         }
-        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
-        guard job.succeeded else {
-            if !before.isActive { try? context.state.update { $0[driver: name].startedByHvctl = false } }
-            if (try? await context.systemd.unit(Self.service))?.result == "start-limit-hit" {
-                throw HypervisorError.failed(
-                    "systemd refuses to start docker.service again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed docker.service`")
-            }
-            throw HypervisorError.failed("starting docker.service ended '\(job.result)'; see `journalctl -u docker.service`")
-        }
-        let client = try await waitForPing(context, deadline: began.advanced(by: context.settings.startTimeout))
-        try await ensureBaseImage(client, context)
-        return .started(seconds: (clock.now - began).inSeconds)
+        try await ensureBaseImage(try await engine(context), context)
+        return .started(seconds: seconds)
     }
 
     public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
-        let service = try await context.systemd.unit(Self.service)
-        let socket = try await context.systemd.unit(Self.socket)
-        let startedByHvctl = try context.state.load()[driver: name].startedByHvctl
-        guard service.isActive else {
-            if socket.isActive && (startedByHvctl || force) { try await stopUnits(context) }
-            try context.state.update { $0[driver: name].startedByHvctl = false }
-            return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "docker.service was not running")
-        }
+        guard try await Self.daemon.unit(context).isActive else { return try await Self.daemon.stopWhileDown(context, force: force) }
         let client = try await engine(context)
         let running = Self.owned(try await client.containers(labels: Self.containerFilter, all: false), try records(context))
         let grace = Int(context.settings.stopGrace.components.seconds)
         try await parallel(running.map(\.Id)) { try await client.stopContainer($0, timeout: grace) }
-        guard startedByHvctl || force else {
-            return StopResult(
-                stoppedInstances: running.count, stoppedDaemon: false,
-                note: "docker.service was running before hvctl started it, so it was left running (--force stops it)")
-        }
-        try await stopUnits(context)
-        try context.state.update { $0[driver: name].startedByHvctl = false }
-        return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
+        return try await Self.daemon.finishStop(context, force: force, stoppedInstances: running.count)
     }
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
-        if let idle = try await CleanupReport.unlessRunning(Self.service, driver: name, dryRun: dryRun, context) { return idle }
+        if let idle = try await Self.daemon.unlessRunning(context, dryRun: dryRun) { return idle }
         var report = CleanupReport(driver: name, dryRun: dryRun)
         let client: EngineClient
         do {
@@ -213,17 +180,8 @@ public struct DockerDriver: Hypervisor {
     }
 
     public func status(_ context: DriverContext) async throws -> DriverStatus {
-        let service = try await context.systemd.unit(Self.service)
         let configured = try context.state.load()[driver: name].configured
-        guard service.isKnown else {
-            return DriverStatus(driver: name, installed: false, configured: configured, running: false, detail: "docker.service is not installed")
-        }
-        guard service.isActive else {
-            let socket = try await context.systemd.unit(Self.socket)
-            return DriverStatus(
-                driver: name, installed: true, configured: configured, running: false,
-                detail: "docker.service is \(service.activeState); docker.socket is \(socket.activeState)")
-        }
+        if let down = try await Self.daemon.statusUnlessRunning(context, configured: configured) { return down }
         let client = try await engine(context, timeout: .seconds(5))
         let version = try await client.version()
         let count = Self.owned(try await client.containers(labels: Self.containerFilter), try records(context)).count
@@ -300,35 +258,8 @@ public struct DockerDriver: Hypervisor {
 
     /// The Engine, but only if docker.service already runs: never wake it through its socket.
     private func runningEngine(_ context: DriverContext) async throws -> EngineClient {
-        let service = try await context.systemd.unit(Self.service)
-        guard service.isActive else {
-            throw HypervisorError.daemonStopped(driver: name, detail: "docker.service is \(service.activeState)", start: "hvctl start docker")
-        }
+        try await Self.daemon.requireRunning(context)
         return try await engine(context)
-    }
-
-    private func waitForPing(_ context: DriverContext, deadline: ContinuousClock.Instant) async throws -> EngineClient {
-        var nextNote = ContinuousClock.now.advanced(by: .seconds(5))
-        let began = ContinuousClock.now
-        while true {
-            if let client = try? await engine(context, timeout: .seconds(2)) { return client }
-            if ContinuousClock.now >= deadline {
-                throw HypervisorError.timedOut("docker.service started but the daemon did not answer on \(context.settings.dockerSocket)", after: deadline - began)
-            }
-            if ContinuousClock.now >= nextNote {
-                context.progress("waiting for dockerd to answer (\((ContinuousClock.now - began).formattedSeconds))")
-                nextNote = nextNote.advanced(by: .seconds(5))
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    private func stopUnits(_ context: DriverContext) async throws {
-        // The socket first: while it listens, any connection would start the daemon again.
-        for unit in [Self.socket, Self.service] {
-            let job = try await context.systemd.stop(unit, timeout: .seconds(120))
-            guard job.succeeded else { throw HypervisorError.failed("stopping \(unit) ended '\(job.result)'") }
-        }
     }
 
     /// The base image instances run from; imports hvctl's busybox image (or the configured

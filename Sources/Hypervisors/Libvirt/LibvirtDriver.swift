@@ -11,8 +11,9 @@ import Systemd
 public struct LibvirtDriver: Hypervisor {
     public let name = "libvirt"
     public let computeDriver = "libvirt.LibvirtDriver"
-    static let service = "libvirtd.service"
-    static let sockets = ["libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"]
+    static let daemon = SystemdDaemon(
+        driver: "libvirt", service: "libvirtd.service", sockets: ["libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"],
+        packages: ["libvirt-daemon-system", "qemu-system-x86"])
     static let qemu = "/usr/bin/qemu-system-x86_64"
 
     public init() {}
@@ -27,10 +28,10 @@ public struct LibvirtDriver: Hypervisor {
     // MARK: the five verbs
 
     public func install(_ context: DriverContext) async throws {
-        let known = try await context.systemd.unit(Self.service).isKnown
+        let known = try await Self.daemon.unit(context).isKnown
         if known && FileManager.default.isExecutableFile(atPath: Self.qemu) { return }
         guard context.settings.installPackages else {
-            throw HypervisorError.notInstalled(driver: name, install: "apt-get install libvirt-daemon-system qemu-system-x86")
+            throw HypervisorError.notInstalled(driver: name, install: Self.daemon.installHint)
         }
         context.progress("installing libvirt-daemon-system and qemu-system-x86 with apt (a transient unit; output in its journal)")
         try await PackageInstaller.install(["libvirt-daemon-system", "qemu-system-x86"], context)
@@ -63,10 +64,7 @@ public struct LibvirtDriver: Hypervisor {
             _ = try await connect(context)  // nothing to start; the URI must answer
             return .alreadyRunning
         }
-        let before = try await context.systemd.unit(Self.service)
-        guard before.isKnown else {
-            throw HypervisorError.notInstalled(driver: name, install: "apt-get install libvirt-daemon-system qemu-system-x86")
-        }
+        let before = try await Self.daemon.installed(context)
         if before.isActive {
             do {
                 _ = try await connect(context)
@@ -79,42 +77,16 @@ public struct LibvirtDriver: Hypervisor {
                 // Active but not yet listening, say: start it, and wait for it below.
             }
         }
-        let clock = ContinuousClock()
-        let began = clock.now
-        context.progress("starting libvirtd.service")
-        // On record before the start job, as for Docker: an interrupted start still ends
-        // with the daemon up, and hvctl's to stop.
-        if !before.isActive {
-            try context.state.update {
-                $0[driver: name].startedByHvctl = true
-                $0[driver: name].lastStart = Date()
-            }
+        let seconds = try await Self.daemon.start(context, before: before, waitingFor: "\(uri) connects") {
+            (try? await connect(context)) != nil
         }
-        let job = try await context.systemd.start(Self.service, timeout: context.settings.startTimeout)
-        guard job.succeeded else {
-            if !before.isActive { try? context.state.update { $0[driver: name].startedByHvctl = false } }
-            throw HypervisorError.failed("starting libvirtd.service ended '\(job.result)'; see `journalctl -u libvirtd.service`")
-        }
-        let deadline = began.advanced(by: context.settings.startTimeout)
-        while true {
-            if (try? await connect(context)) != nil { break }
-            if clock.now >= deadline {
-                throw HypervisorError.timedOut("libvirtd.service started but \(uri) did not connect", after: context.settings.startTimeout)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return .started(seconds: (clock.now - began).inSeconds)
+        return .started(seconds: seconds)
     }
 
     public func stop(_ context: DriverContext, force: Bool) async throws -> StopResult {
         let uri = context.settings.libvirtURI
         let local = Self.usesLocalDaemon(uri)
-        let startedByHvctl = try context.state.load()[driver: name].startedByHvctl
-        if local, try await !context.systemd.unit(Self.service).isActive {
-            if startedByHvctl || force { try await stopUnits(context) }
-            try context.state.update { $0[driver: name].startedByHvctl = false }
-            return StopResult(stoppedInstances: 0, stoppedDaemon: false, note: "libvirtd.service was not running")
-        }
+        if local, try await !Self.daemon.unit(context).isActive { return try await Self.daemon.stopWhileDown(context, force: force) }
         let connection = try await connect(context)
         let running = try await marked(connection, context).owned.filter { $0.domain.state == .running || $0.domain.state == .paused }
         // ACPI first; what is still running after the grace period is destroyed.
@@ -135,19 +107,14 @@ public struct LibvirtDriver: Hypervisor {
                 try? await connection.destroy(uuid, byUUID: true)
             }
         }
-        guard local, startedByHvctl || force else {
-            return StopResult(
-                stoppedInstances: running.count, stoppedDaemon: false,
-                note: local ? "libvirtd.service was running before hvctl started it, so it was left running (--force stops it)" : nil)
-        }
-        try await stopUnits(context)
-        try context.state.update { $0[driver: name].startedByHvctl = false }
-        return StopResult(stoppedInstances: running.count, stoppedDaemon: true, note: nil)
+        // A remote or session URI has no daemon of this host's to stop.
+        guard local else { return StopResult(stoppedInstances: running.count, stoppedDaemon: false, note: nil) }
+        return try await Self.daemon.finishStop(context, force: force, stoppedInstances: running.count)
     }
 
     public func cleanup(_ context: DriverContext, dryRun: Bool, scope: CleanupScope) async throws -> CleanupReport {
         if Self.usesLocalDaemon(context.settings.libvirtURI),
-            let idle = try await CleanupReport.unlessRunning(Self.service, driver: name, dryRun: dryRun, context)
+            let idle = try await Self.daemon.unlessRunning(context, dryRun: dryRun)
         {
             return idle
         }
@@ -217,17 +184,8 @@ public struct LibvirtDriver: Hypervisor {
     public func status(_ context: DriverContext) async throws -> DriverStatus {
         let state = try context.state.load()[driver: name]
         let uri = context.settings.libvirtURI
-        if Self.usesLocalDaemon(uri) {
-            let service = try await context.systemd.unit(Self.service)
-            guard service.isKnown else {
-                return DriverStatus(driver: name, installed: false, configured: state.configured, running: false, detail: "libvirtd.service is not installed")
-            }
-            guard service.isActive else {
-                let socket = try await context.systemd.unit(Self.sockets[0])
-                return DriverStatus(
-                    driver: name, installed: true, configured: state.configured, running: false,
-                    detail: "libvirtd.service is \(service.activeState); libvirtd.socket is \(socket.activeState)")
-            }
+        if Self.usesLocalDaemon(uri), let down = try await Self.daemon.statusUnlessRunning(context, configured: state.configured) {
+            return down
         }
         let connection = try await connect(context)
         let hv = try await bounded("reading its version", context) { try await connection.hypervisor() }
@@ -335,12 +293,7 @@ public struct LibvirtDriver: Hypervisor {
 
     /// A connection, but only if libvirtd already runs: never wake it through its socket.
     private func runningConnection(_ context: DriverContext) async throws -> LibvirtConnection {
-        if Self.usesLocalDaemon(context.settings.libvirtURI) {
-            let service = try await context.systemd.unit(Self.service)
-            guard service.isActive else {
-                throw HypervisorError.daemonStopped(driver: name, detail: "libvirtd.service is \(service.activeState)", start: "hvctl start libvirt")
-            }
-        }
+        if Self.usesLocalDaemon(context.settings.libvirtURI) { try await Self.daemon.requireRunning(context) }
         return try await connect(context)
     }
 
@@ -385,13 +338,5 @@ public struct LibvirtDriver: Hypervisor {
     private func isOwned(_ domain: Domain, _ connection: LibvirtConnection, _ context: DriverContext) async throws -> Bool {
         guard let mark = try await connection.metadata(of: domain.uuid, namespace: DomainMark.namespace, byUUID: true) else { return false }
         return try context.state.load().owned(by: name).owns(kind: "domain", id: domain.uuid, name: domain.name, run: DomainMark.run(in: mark))
-    }
-
-    private func stopUnits(_ context: DriverContext) async throws {
-        // Sockets first: while one listens, any connection would start the daemon again.
-        for unit in Self.sockets + [Self.service] {
-            let job = try await context.systemd.stop(unit, timeout: .seconds(120))
-            guard job.succeeded else { throw HypervisorError.failed("stopping \(unit) ended '\(job.result)'") }
-        }
     }
 }
