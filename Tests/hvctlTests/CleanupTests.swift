@@ -167,16 +167,9 @@ struct CleanupTests {
 
         var processes: [(Process, Pipe)] = []
         for args in [["cleanup", "--ignore-unreachable"], ["cleanup", "--ignore-unreachable"], ["reap"]] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: hvctlBinary)
-            p.arguments = args
-            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
             let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            processes.append((p, err))
+            processes.append((try h.spawn(args, stderr: err), err))
         }
-        for (p, _) in processes { try p.run() }
         for (p, err) in processes {
             let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()

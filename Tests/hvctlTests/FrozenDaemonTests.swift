@@ -130,20 +130,10 @@ struct FrozenDaemonTests {
         defer { f.remove() }
         try f.add("20-wait.sh", #"[[ "$1" == source ]] && return 0; touch "$OUT/started"; echo waiting; exec sleep 600"#)
         let h = HvctlHost(top: f.top)
-        func start(_ args: [String]) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: hvctlBinary)
-            p.arguments = args
-            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-        let run = try start(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"])
+        let run = try h.spawn(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"])
         defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) } }
         try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
-        let follower = try start(["logs", "-f"])
+        let follower = try h.spawn(["logs", "-f"])
         defer { if follower.isRunning { follower.terminate() } }
         try await Task.sleep(for: .seconds(1))
         #expect(follower.isRunning, "the follower ended while the run was going")
@@ -158,18 +148,9 @@ struct FrozenDaemonTests {
         defer { f.remove() }
         try f.add("20-stubborn.sh", #"[[ "$1" == source ]] && return 0; trap '' TERM; touch "$OUT/started"; while true; do sleep 0.2; done"#)
         let h = HvctlHost(top: f.top)
-        func start() throws -> (Process, Pipe) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: hvctlBinary)
-            p.arguments = ["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
-            p.environment = ProcessInfo.processInfo.environment.merging(h.env) { $1 }
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return (p, out)
-        }
-        let (first, out) = try start()
+        let run = ["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
+        let out = Pipe()
+        let first = try h.spawn(run, stdout: out)
         try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
         let clock = ContinuousClock()
         let began = clock.now
@@ -184,7 +165,7 @@ struct FrozenDaemonTests {
 
         // Twice: hvctl goes at once; the run's reaper stops the hook.
         try? FileManager.default.removeItem(atPath: f.out + "/started")
-        let (second, _) = try start()
+        let second = try h.spawn(run)
         try #require(try await eventually(timeout: .seconds(20)) { f.read("started") } != nil, "the hook never started")
         kill(second.processIdentifier, SIGINT)
         try await Task.sleep(for: .milliseconds(200))

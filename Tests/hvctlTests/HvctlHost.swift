@@ -31,5 +31,18 @@ struct HvctlHost {
         return (out, took)
     }
 
+    /// Starts hvctl in the background with this host's environment; stdout goes to `stdout`
+    /// (a pipe to read) or nowhere, stderr to `stderr` or nowhere.
+    func spawn(_ args: [String], stdout: Pipe? = nil, stderr: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: hvctlBinary)
+        process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        process.standardOutput = stdout ?? FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 }

@@ -111,12 +111,7 @@ struct OwnershipTests {
         let a = HvctlHost(top: f.top)
         let b = HvctlHost("hvctl-own-other")
         defer { b.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: hvctlBinary)
-        process.arguments = ["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
-        process.environment = ProcessInfo.processInfo.environment.merging(a.env) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try a.spawn(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"])
         defer { if process.isRunning { process.terminate() } }
         let started = try await eventually(timeout: .seconds(20)) { f.read("started") }
         try #require(started != nil, "the hook never started")
