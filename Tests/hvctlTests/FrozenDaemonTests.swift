@@ -215,6 +215,26 @@ struct FrozenDaemonTests {
         #expect(try h.hvctl("logs").status == 0, "a journaled run after it is the latest again")
     }
 
+    @Test("Ctrl-C while stack starts docker.service: the state says hvctl started it, so unstack stops it")
+    func interruptedStart() async throws {
+        let h = HvctlHost("hvctl-interrupted-start")
+        defer { h.remove(); ensureDockerRunning() }
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
+        let stack = try h.spawn(["stack", "docker"])
+        let starting = try await eventually(timeout: .seconds(30), every: .milliseconds(20)) {
+            ["activating", "active"].contains(try Witness.unitProperty("docker.service", "ActiveState")) ? true : nil
+        }
+        try #require(starting == true, "docker.service never started")
+        kill(stack.processIdentifier, SIGINT)
+        stack.waitUntilExit()
+        _ = try await eventually(timeout: .seconds(60)) { try Witness.unitProperty("docker.service", "ActiveState") == "active" ? true : nil }
+        let state = try String(contentsOfFile: h.state + "/state.json", encoding: .utf8)
+        #expect(state.contains("\"startedByHvctl\" : true"), "\(state)")
+        let unstack = try h.hvctl("unstack", "docker")
+        #expect(unstack.status == 0, "\(unstack.stderr)")
+        #expect(try Witness.unitProperty("docker.service", "ActiveState") == "inactive", "unstack left the daemon hvctl started running")
+    }
+
     @Test("extreme numbers are one-line errors, never a trap", arguments: [
         (["hooks", "run", "unstack", "--hook-timeout", "20000000000000"], [String: String](), "invalid --hook-timeout"),
         (["hooks", "run", "unstack"], ["HVCTL_HOOK_TIMEOUT": "20000000000000"], "invalid HVCTL_HOOK_TIMEOUT"),
