@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hypervisors
 import Systemd
@@ -11,8 +12,10 @@ public enum LogExport {
         public var entries: Int
     }
 
-    public static func write(_ lines: [LogLine], raw: [RawJournalEntry], run: String?, to directory: String) throws -> Summary {
-        try AtomicFile.makeDirectory(directory)
+    /// Root writes here: the directory and every one above it must be safe (the trust rule),
+    /// or a link another user put in it would aim root's write at a file of their choosing.
+    public static func write(_ lines: [LogLine], raw: [RawJournalEntry], run: String?, to given: String) throws -> Summary {
+        let directory = try RuntimePaths.prepare(given, purpose: "export logs to \(given)")
         var byUnit: [String: [UInt8]] = [:]
         var formatter = LogFormatter(format: .shortPrecise)
         for line in lines {

@@ -73,6 +73,7 @@ public struct LogReader {
         try await journal.addMatch("\(RunMarker.runField)=\(run)")
         try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.start)")
         try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.end)")
+        try await journal.addMatch(Self.fromRoot)
         try await journal.seekHead()
         var stamps: Set<UInt64> = []
         while true {
@@ -88,6 +89,7 @@ public struct LogReader {
         switch query.scope {
         case .run(let id):
             try await journal.addMatch("\(RunMarker.runField)=\(id)")
+            try await journal.addMatch(Self.fromRoot)
             try await journal.seekHead()
             let any = try await journal.next()
             await journal.flushMatches()
@@ -97,6 +99,7 @@ public struct LogReader {
             return id
         case .latestRun:
             try await journal.addMatch("\(RunMarker.eventField)=\(RunMarker.start)")
+            try await journal.addMatch(Self.fromRoot)
             try await journal.seekTail()
             let newest = try await journal.previous()
             await journal.flushMatches()
@@ -114,6 +117,13 @@ public struct LogReader {
         }
     }
 
+    /// Any user can write an entry with HVCTL_RUN, HVCTL_EVENT or HVCTL_DRIVER in it
+    /// (`logger --journald`), so entries picked by those fields count only when journald
+    /// says root sent them (_UID is journald's own, trusted field): a forged run-start must
+    /// not pass for the latest run, nor a forged line for a hook's. Hook units' own output is
+    /// picked by _SYSTEMD_UNIT, which only journald sets.
+    static let fromRoot = "_UID=0"
+
     private static func addMatches(_ q: LogQuery, run: String?, _ j: JournalReader) async throws {
         func or() async throws { try await j.addDisjunction() }
         switch q.scope {
@@ -128,12 +138,14 @@ public struct LogReader {
                 try await or()
             }
             try await j.addMatch("\(RunMarker.runField)=\(run)")
+            try await j.addMatch(Self.fromRoot)
             if let hook = q.hookFile { try await j.addMatch("\(RunMarker.hookField)=\(hook)") }
             if let phase = q.phase { try await j.addMatch("\(RunMarker.phaseField)=\(phase)") }
             try await or()
             // The end marker, so a follower stops even when hook or phase filters exclude it.
             try await j.addMatch("\(RunMarker.runField)=\(run)")
             try await j.addMatch("\(RunMarker.eventField)=\(RunMarker.end)")
+            try await j.addMatch(Self.fromRoot)
         case .allRuns:
             let units = try await j.uniqueValues(of: "_SYSTEMD_UNIT").filter { unit in
                 guard let p = RunMarker.parse(unit: unit) else { return false }
@@ -146,9 +158,11 @@ public struct LogReader {
             // Lines whose unit journald could not tell, by their fields.
             if let hook = q.hookFile {
                 try await j.addMatch("\(RunMarker.hookField)=\(hook)")
+                try await j.addMatch(Self.fromRoot)
                 if let phase = q.phase { try await j.addMatch("\(RunMarker.phaseField)=\(phase)") }
             } else if let phase = q.phase {
                 try await j.addMatch("\(RunMarker.phaseField)=\(phase)")
+                try await j.addMatch(Self.fromRoot)
             } else {
                 try await j.addMatch("_SYSTEMD_SLICE=hvctl.slice")
             }
@@ -161,6 +175,7 @@ public struct LogReader {
                 try await or()
             }
             try await j.addMatch("\(RunMarker.driverField)=\(name)")
+            try await j.addMatch(Self.fromRoot)
         case .unit(let unit):
             try await j.addMatch("_SYSTEMD_UNIT=\(unit)")
             try await or()

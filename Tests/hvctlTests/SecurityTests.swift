@@ -250,6 +250,38 @@ struct SecurityTests {
         #expect(!FileManager.default.fileExists(atPath: proof), "the lease's program ran")
     }
 
+    @Test("journal entries the attacker forges with hvctl's fields are not runs or hook lines, and an export into their directory is refused")
+    func forgedJournal() throws {
+        let a = try Attacker()
+        defer { a.remove() }
+        let f = try HookFixture()
+        defer { f.remove() }
+        let h = HvctlHost(top: f.top)
+        try f.add("10-real.sh", #"[[ "$1" == source ]] && return 0; echo real-line"#)
+        #expect(try h.hvctl(["hooks", "run", "stack", "install", "--driver", "fake", "--extras-dir", f.extras]).status == 0)
+        let forged = "f0f0f0f0f0"
+        // What `logger --journald` lets anyone send: a run start, a hook's line, a driver's step.
+        let entry = { (fields: String) in "printf '\(fields)\\n' | logger --journald" }
+        try a.sh(entry("MESSAGE=hvctl run \(forged) started\\nHVCTL_RUN=\(forged)\\nHVCTL_EVENT=run-start"))
+        try a.sh(entry("MESSAGE=forged-line\\nHVCTL_RUN=\(forged)\\nHVCTL_HOOK=10-real.sh\\nHVCTL_PHASE=install\\nHVCTL_DRIVER=docker"))
+        usleep(300_000)
+        let latest = try h.hvctl("logs")
+        #expect(latest.status == 0, "\(latest.stderr)")
+        #expect(latest.stdout.contains("real-line") && !latest.stdout.contains("forged-line"), "\(latest.stdout)")
+        let byRun = try h.hvctl("logs", "--run", forged)
+        #expect(byRun.status != 0 && byRun.stderr.contains("holds nothing of run"), "\(byRun.stdout) \(byRun.stderr)")
+        #expect(!(try h.hvctl("logs", "docker", "-n", "200").stdout.contains("forged-line")))
+
+        // An artifacts directory of theirs, with links aimed at root's files.
+        let art = a.home + "/art"
+        let victim = "/etc/hvctl-test-victim-\(uniqueName("v"))"
+        try a.sh("mkdir -m 0755 \(art) && ln -s \(victim) \(art)/other.log && ln -s \(victim) \(art)/entries.journal-export")
+        let export = try h.hvctl("logs", "--export", art)
+        expectRefused(export, "refusing to export logs to \(art)")
+        #expect(!FileManager.default.fileExists(atPath: victim), "root wrote through the attacker's link")
+        try? FileManager.default.removeItem(atPath: victim)
+    }
+
     @Test("--user \"\" is refused, never root; so is a user that does not exist")
     func emptyUser() throws {
         let f = try HookFixture()

@@ -149,6 +149,9 @@ public struct StateStore: Sendable {
         } catch let error as AtomicFileError {
             throw StateError.unwritable(path: error.path, reason: error.reason)
         }
+        // Again, now that it exists: judged strictly, so nothing planted while it was being
+        // made is used.
+        try checkTrusted()
         let lock = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard lock >= 0 else { throw StateError.unwritable(path: directory + "/.state.lock", reason: String(cString: strerror(errno))) }
         defer { close(lock) }

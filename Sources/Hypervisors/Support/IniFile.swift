@@ -75,7 +75,17 @@ public struct IniFile: Sendable, Equatable {
     /// must be safe, or another user could swap in a link to a file of root's.
     public func write(to path: String) throws {
         let data = Data(text.utf8)
-        let target = try PathTrust(.invoking, purpose: "edit \(path)").verifyWritable(path)
+        let trust = PathTrust(.invoking, purpose: "edit \(path)")
+        // Its directory made first (no further than what is safe), so that what is checked
+        // is the directory the file is then written in, not a prefix of it someone could
+        // still plant a link in.
+        let dir = (PathTrust.absolute(path) as NSString).deletingLastPathComponent
+        var st = stat()
+        if lstat(dir, &st) != 0 {
+            try trust.verifyExistingPrefix(dir)
+            try AtomicFile.makeDirectory(dir)
+        }
+        let target = try trust.verifyWritable(path)
         if FileManager.default.contents(atPath: target) == data { return }
         try AtomicFile.write(data, to: target, mode: 0o644)
     }
