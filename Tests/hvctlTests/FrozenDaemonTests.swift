@@ -97,6 +97,7 @@ struct FrozenDaemonTests {
         // A server that answers garbage to anything, and one that accepts and says nothing.
         let garbage = h.dir + "/garbage.sock"
         let silent = h.dir + "/silent.sock"
+        let trickling = h.dir + "/trickle.sock"
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         server.arguments = ["-c", """
@@ -106,14 +107,26 @@ struct FrozenDaemonTests {
                 while True:
                     c, _ = s.accept(); held.append(c)
                     if reply: c.recv(4096); c.sendall(b"garbage, not HTTP\\r\\n\\r\\n"); c.close()
+            def trickle(path):
+                s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(16)
+                while True:
+                    c, _ = s.accept(); c.recv(4096)
+                    c.sendall(b"HTTP/1.1 200 OK\\r\\nApi-Version: 1.41\\r\\nContent-Length: 100000\\r\\n\\r\\n")
+                    def drip(c):
+                        try:
+                            while True: c.sendall(b"O"); time.sleep(0.5)
+                        except Exception: pass
+                    threading.Thread(target=drip, args=(c,), daemon=True).start()
+            import time
             threading.Thread(target=serve, args=('\(garbage)', True), daemon=True).start()
+            threading.Thread(target=trickle, args=('\(trickling)',), daemon=True).start()
             serve('\(silent)', False)
             """]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
         defer { kill(server.processIdentifier, SIGKILL) }
-        _ = try await eventually { FileManager.default.fileExists(atPath: silent) && FileManager.default.fileExists(atPath: garbage) ? true : nil }
+        _ = try await eventually { [silent, garbage, trickling].allSatisfy { FileManager.default.fileExists(atPath: $0) } ? true : nil }
         let (bad, badTook) = try h.timed(["status", "docker", "--docker-socket", garbage])
         #expect(bad.status != 0 && bad.stderr.contains("not HTTP"), "\(bad.stderr)")
         oneLine(bad, ["status", "garbage"])
@@ -122,6 +135,25 @@ struct FrozenDaemonTests {
         #expect(mute.status != 0 && mute.stderr.contains("no answer from the Docker daemon"), "\(mute.stderr)")
         oneLine(mute, ["status", "silent"])
         #expect(muteTook < .seconds(10), "a silent socket took \(muteTook)")
+        // Headers at once, then the body a byte at a time: still the ping's bound.
+        let (slow, slowTook) = try h.timed(["status", "docker", "--docker-socket", trickling])
+        #expect(slow.status != 0 && slow.stderr.contains("no answer from the Docker daemon"), "\(slow.stderr)")
+        oneLine(slow, ["status", "trickle"])
+        #expect(slowTook < .seconds(10), "a trickling socket took \(slowTook)")
+    }
+
+    @Test("a failing hook that printed one 10 MB line puts a few hundred bytes of it on the terminal, not a megabyte")
+    func hugeLine() throws {
+        let f = try HookFixture()
+        defer { f.remove() }
+        try f.add("20-huge.sh", #"[[ "$1" == source ]] && return 0; head -c 10000000 /dev/zero | tr '\0' x; echo; exit 4"#)
+        let h = HvctlHost(top: f.top)
+        let (out, took) = try h.timed(["hooks", "run", "stack", "extra", "--driver", "fake", "--extras-dir", f.extras])
+        #expect(out.status == 1, "\(out.stderr)")
+        #expect(out.stdout.contains("FAIL  20-huge.sh  stack extra  exit 4"))
+        #expect(out.stdout.utf8.count < 20_000, "\(out.stdout.utf8.count) bytes on the terminal")
+        #expect(out.stdout.contains("more bytes in the journal"), "\(out.stdout.prefix(2000))")
+        #expect(took < .seconds(60))
     }
 
     @Test("hvctl logs -f of a run killed with SIGKILL ends once the run is over")

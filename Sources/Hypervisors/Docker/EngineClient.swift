@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -120,8 +121,16 @@ public struct EngineClient: Sendable {
         let response: HTTPClientResponse
         let collected: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
-            collected = try await response.body.collect(upTo: maximumBody)
+            // The client's own timeout ends at the response head; a body that trickles in
+            // (a wedged daemon, or not a daemon at all) is bounded by the same deadline.
+            let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            let sent = request
+            (response, collected) = try await withDeadline(timeout, what) {
+                let response = try await http.execute(sent, timeout: .nanoseconds(nanoseconds))
+                return (response, try await response.body.collect(upTo: maximumBody))
+            }
+        } catch is DeadlineExceeded {
+            throw EngineError.timedOut(request: what, after: timeout)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw EngineError.timedOut(request: what, after: timeout)
         } catch let error as EngineError {
