@@ -49,7 +49,8 @@ struct CleanupBenchmark {
     /// nothing in the figures.
     @discardableResult
     private func make(tag: String, env: [String: String]) throws -> (containers: [String], domains: [String]) {
-        let ids = try DockerBenchmark(count: containers, hvctl: hvctl).make(containers, network: "none", tag: "x\(tag)")
+        let ids = try DockerBenchmark(count: containers, hvctl: hvctl).make(
+            containers, network: "none", tag: "x\(tag)", recordIn: tag == "h" ? env["HVCTL_STATE_DIR"] : nil)
         var names: [String] = []
         for i in 0..<domains {
             let name = "hvctl-bench-x\(tag)-\(getpid())-\(i)"

@@ -23,7 +23,7 @@ struct DockerBenchmark {
 
         for network in ["none", "bridge"] {
             try runProgram(hvctl, ["start", "docker"], environment: env)
-            try make(count, network: network, tag: "h")
+            try make(count, network: network, tag: "h", recordIn: env["HVCTL_STATE_DIR"])
             let cleanupJSON = try capture(hvctl, ["cleanup", "docker", "-o", "json"], environment: env)
             let report = try driverReport(cleanupJSON, "docker")
             let kill = (report["killSeconds"] as? Double ?? 0) * 1000
@@ -41,10 +41,14 @@ struct DockerBenchmark {
     }
 
     /// N running containers carrying hvctl's instance labels, made with the docker CLI so the
-    /// setup costs nothing in the figures.
+    /// setup costs nothing in the figures. With `recordIn`, they are put on record in that
+    /// state directory as `hvctl instance launch` records them: hvctl removes only what it has
+    /// on record.
     @discardableResult
-    func make(_ n: Int, network: String, tag: String) throws -> [String] {
+    func make(_ n: Int, network: String, tag: String, recordIn stateDirectory: String? = nil) throws -> [String] {
         var ids: [String] = []
+        var names: [String] = []
+        defer { if let stateDirectory { try? record(zip(names, ids).map { ($0, $1) }, in: stateDirectory) } }
         for i in 0..<n {
             let name = "hvctl-bench-\(tag)-\(getpid())-\(i)"
             let id = try capture("/usr/bin/docker", [
@@ -53,8 +57,19 @@ struct DockerBenchmark {
                 "/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait",
             ])
             ids.append(id.trimmingCharacters(in: .whitespacesAndNewlines))
+            names.append(name)
         }
         return ids
+    }
+
+    /// Adds container records to state.json, in the shape hvctl writes them.
+    func record(_ containers: [(name: String, id: String)], in stateDirectory: String) throws {
+        let file = stateDirectory + "/state.json"
+        var state = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file)))) as? [String: Any] ?? ["version": 1]
+        var resources = state["resources"] as? [[String: Any]] ?? []
+        resources += containers.map { ["driver": "docker", "kind": "container", "name": $0.name, "id": $0.id] }
+        state["resources"] = resources
+        try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]).write(to: URL(fileURLWithPath: file))
     }
 }
 
