@@ -19,6 +19,10 @@ do {
         try CleanupBenchmark(hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
     }
+    if only == "docker" {
+        try DockerBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     if only == "libvirt" {
         try LibvirtBenchmark(count: 30, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
