@@ -33,15 +33,7 @@ public struct KnownEndpoints: Sendable, Equatable {
     public struct EndpointError: Error, Sendable { public var message: String }
 
     /// A socket path with `.`, `..` and repeated slashes taken out.
-    static func socket(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." { _ = parts.popLast(); continue }
-            parts.append(part)
-        }
-        return "/" + parts.joined(separator: "/")
-    }
+    static func socket(_ path: String) -> String { RuntimePaths.normalized(path) }
 
     static func uri(_ uri: String) -> String { LibvirtURI(uri).normalized }
 }

@@ -54,6 +54,5 @@ public func loadedUnits(matching pattern: String) throws -> [String] {
 
 /// Units of one run still loaded in systemd, per systemctl.
 public func loadedUnits(of run: RunID) throws -> [String] {
-    try Witness.run(["systemctl", "list-units", "--all", "--no-legend", "--plain", "hvctl-\(run)-*"]).stdout
-        .split(separator: "\n").map { String($0.split(separator: " ").first ?? "") }.filter { !$0.isEmpty }
+    try loadedUnits(matching: "hvctl-\(run)-*")
 }
