@@ -37,11 +37,13 @@ let package = Package(
             ]
         ),
         .target(name: "Hooks", dependencies: ["Core", "Systemd"]),
-        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks"]),
+        // A DevStack checkout as hooks' environment: its settings, local.conf, plugins.
+        .target(name: "DevStack", dependencies: ["Core", "Hooks", "Systemd"]),
+        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack"]),
         .executableTarget(
             name: "hvctl",
             dependencies: [
-                "Core", "Stack", "Hooks", "Hypervisors", "Systemd",
+                "Core", "Stack", "Hooks", "DevStack", "Hypervisors", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,7 +55,7 @@ let package = Package(
         .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
         .testTarget(name: "HooksTests", dependencies: ["Core", "Hooks", "Systemd", "TestSupport"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "Hypervisors", "Systemd", "TestSupport"]),
+        .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "DevStack", "Hypervisors", "Systemd", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

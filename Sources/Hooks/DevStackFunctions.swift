@@ -1,35 +1,12 @@
 import Core
-import Foundation
-import Glibc
 
 /// The DevStack functions extras.d hooks expect to find already defined (stack.sh had
 /// sourced `functions` before calling them), so real DevStack hooks run unchanged.
 public enum DevStackFunctions {
-    /// Writes the library atomically (temp file + rename) with mode 0644 into hvctl's runtime
-    /// directory (RuntimePaths.functionsFile), unless it is already there with exactly this
-    /// content. Every hook sources it as root: the directory, and every one on its path, is
-    /// held to the trust rule first, and an existing file must be a regular file root owns.
+    /// Writes the library into hvctl's runtime directory (RuntimePaths.functionsFile), held
+    /// to the trust rule, unless it is there already.
     public static func install(at path: String = RuntimePaths.functionsFile()) throws {
-        let dir = try RuntimePaths.prepare((path as NSString).deletingLastPathComponent, purpose: "write the DevStack functions hooks source")
-        let target = dir + "/" + (path as NSString).lastPathComponent
-        let data = Data(script.utf8)
-        var st = stat()
-        if lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_mode & 0o022 == 0,
-            let existing = FileManager.default.contents(atPath: target), existing == data
-        {
-            return
-        }
-        let temp = dir + "/.\((target as NSString).lastPathComponent).\(getpid()).tmp"
-        unlink(temp)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw HookError.unreadable(path: temp, reason: "cannot write: \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) == $0.count } && fchmod(fd, 0o644) == 0
-        close(fd)
-        guard ok, rename(temp, target) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw HookError.unreadable(path: target, reason: "cannot write: \(reason)")
-        }
+        try RuntimeScript(path: path, text: script).install()
     }
 
     public static let script = #"""

@@ -22,6 +22,11 @@ public struct ExtrasDirectory: Sendable {
         /// In run order.
         public var hooks: [Hook]
         public var ignored: [IgnoredEntry]
+
+        public init(hooks: [Hook], ignored: [IgnoredEntry]) {
+            self.hooks = hooks
+            self.ignored = ignored
+        }
     }
 
     public static func absolute(_ path: String) -> String {
@@ -126,7 +131,7 @@ public struct ExtrasDirectory: Sendable {
 
     /// What hooks source from TOP_DIR: lib/ (hvctl's layout and DevStack's), and in a DevStack
     /// checkout its inc/ and the files stack.sh sources before it calls a hook.
-    static let sourcedTrees = ["lib", "inc"]
+    static let sourcedTrees = ["lib", "inc", "tools"]
     static let sourcedFiles = ["functions", "functions-common", "stackrc", "local.conf", "localrc", "openrc"]
 
     private func checkRegularReadableSafe(_ path: String) throws -> String {

@@ -1,4 +1,5 @@
-/// One DevStack hook call: `stack <phase>`, `unstack` or `clean`.
+/// One DevStack hook call: `stack <phase>`, `unstack` or `clean`; in DevStack mode also the
+/// calls stack.sh makes while it builds its environment, `override_defaults` and `source`.
 public enum HookCall: Sendable, Equatable, Hashable, CustomStringConvertible {
     public enum StackPhase: String, Sendable, CaseIterable {
         case preInstall = "pre-install", install, postConfig = "post-config", extra, testConfig = "test-config"
@@ -7,6 +8,10 @@ public enum HookCall: Sendable, Equatable, Hashable, CustomStringConvertible {
     case stack(StackPhase)
     case unstack
     case clean
+    case overrideDefaults
+    case source
+    /// One of hvctl's steps that build DevStack's environment (they take no arguments).
+    case build
 
     /// "stack pre-install" → `.stack(.preInstall)`; nil phase for unstack and clean.
     public init(mode: String, phase: String?) throws {
@@ -26,6 +31,9 @@ public enum HookCall: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .stack: return "stack"
         case .unstack: return "unstack"
         case .clean: return "clean"
+        case .overrideDefaults: return "override_defaults"
+        case .source: return "source"
+        case .build: return "devstack"
         }
     }
 
@@ -33,8 +41,8 @@ public enum HookCall: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var phase: String {
         switch self {
         case .stack(let p): return p.rawValue
-        case .unstack: return "unstack"
-        case .clean: return "clean"
+        case .unstack, .clean, .overrideDefaults, .source: return mode
+        case .build: return "environment"
         }
     }
 
@@ -42,8 +50,8 @@ public enum HookCall: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var arguments: [String] {
         switch self {
         case .stack(let p): return ["stack", p.rawValue]
-        case .unstack: return ["unstack"]
-        case .clean: return ["clean"]
+        case .unstack, .clean, .overrideDefaults, .source: return [mode]
+        case .build: return []
         }
     }
 

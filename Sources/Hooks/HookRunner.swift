@@ -18,6 +18,13 @@ public struct HookRunner: Sendable {
         public var user: String?
         public var functionsPath: String = RuntimePaths.functionsFile()
         public var slice = "hvctl.slice"
+        /// DevStack mode: every call starts from the state the call before it left, and
+        /// sources DevStack's own code, not hvctl's functions.
+        public var shellState: ShellState?
+        public var preludePath: String = ShellState.prelude().path
+        /// errexit and "stop at the first failure" for every call, whatever the call: stack.sh
+        /// runs its environment's calls with errexit, unstack.sh and clean.sh without.
+        public var strict: Bool?
 
         public init(run: RunID, driver: String, topDir: String) {
             self.run = run
@@ -38,20 +45,43 @@ public struct HookRunner: Sendable {
 
     /// The unit each hook call would run as, in order; refuses names systemd cannot take.
     public static func plan(_ hooks: [Hook], _ call: HookCall, _ options: Options) throws -> [TransientService] {
-        try hooks.map { try service(for: $0, call, options) }
+        try plan(hooks, call, options).map(\.1)
     }
 
-    static func service(for hook: Hook, _ call: HookCall, _ o: Options) throws -> TransientService {
-        let order = hook.order < 10 ? "0\(hook.order)" : "\(hook.order)"
-        // Hook names hold only [A-Za-z0-9._-], all valid in unit names as they are.
-        let name = "hvctl-\(o.run)-\(call.phase)-\(order)-\(hook.name).service"
+    /// The hooks that have something to run for `call` (a plugin without devstack/settings
+    /// has nothing in the source phase), each with the unit it runs as.
+    static func plan(_ hooks: [Hook], _ call: HookCall, _ options: Options) throws -> [(Hook, TransientService)] {
+        try hooks.compactMap { hook in try service(for: hook, call, options).map { (hook, $0) } }
+    }
+
+    static func unitName(for hook: Hook, _ call: HookCall, _ o: Options) -> String {
+        switch hook.kind {
+        case .extras:
+            let order = hook.order < 10 ? "0\(hook.order)" : "\(hook.order)"
+            // Hook names hold only [A-Za-z0-9._-], all valid in unit names as they are.
+            return "hvctl-\(o.run)-\(call.phase)-\(order)-\(hook.name).service"
+        case .plugin: return "hvctl-\(o.run)-\(call.phase)-plugin-\(hook.name).service"
+        case .step: return "hvctl-\(o.run)-devstack-\(hook.name).service"
+        }
+    }
+
+    static func service(for hook: Hook, _ call: HookCall, _ o: Options) throws -> TransientService? {
+        guard let (path, arguments) = hook.script(for: call) else { return nil }
+        let name = unitName(for: hook, call, o)
         guard UnitName.isValid(name) else { throw HookError.unitNameTooLong(hook: hook.file, unit: name) }
 
-        // `. hook source; . hook <mode> [<phase>]` in one bash, as DevStack's stack.sh did;
-        // $0 is the hook's path, so bash's own messages name it.
-        let errexit = call.stopsAtFirstFailure ? "set -o errexit\n" : ""
-        let script = errexit + #"source "$HVCTL_FUNCTIONS"; source "$0" source; source "$0" "$@""#
-        var s = TransientService(name: name, command: ["/bin/bash", "-c", script, hook.path] + call.arguments)
+        let strict = o.strict ?? call.stopsAtFirstFailure
+        let errexit = strict ? "set -o errexit; " : ""
+        // $0 is the sourced file's path, so bash's own messages name it.
+        let script: String
+        if o.shellState != nil {
+            // DevStack mode: the shell stack.sh would have, then the call, as run_phase makes it.
+            script = #"source "$HVCTL_PRELUDE"; "# + errexit + #"source "$0" "$@""#
+        } else {
+            // `. hook source; . hook <mode> [<phase>]` in one bash, as DevStack's stack.sh did.
+            script = errexit + #"source "$HVCTL_FUNCTIONS"; source "$0" source; source "$0" "$@""#
+        }
+        var s = TransientService(name: name, command: ["/bin/bash", "-c", script, path] + arguments)
         s.description = "hvctl hook \(hook.file) \(call) (run \(o.run))"
         var env = o.environment
         env["VIRT_DRIVER"] = o.driver
@@ -60,7 +90,11 @@ public struct HookRunner: Sendable {
         env["HVCTL_MODE"] = call.mode
         env["HVCTL_PHASE"] = call.phase
         env["HVCTL_HOOK"] = hook.file
-        env["HVCTL_FUNCTIONS"] = o.functionsPath
+        if o.shellState != nil {
+            env["HVCTL_PRELUDE"] = o.preludePath
+        } else {
+            env["HVCTL_FUNCTIONS"] = o.functionsPath
+        }
         s.environment = env
         s.workingDirectory = o.topDir
         s.slice = o.slice
@@ -84,8 +118,12 @@ public struct HookRunner: Sendable {
     public func run(
         _ hooks: [Hook], _ call: HookCall, onOutcome: @Sendable (HookOutcome) -> Void = { _ in }
     ) async throws -> HookRunReport {
-        let services = try Self.plan(hooks, call, options)
-        try DevStackFunctions.install(at: options.functionsPath)
+        let planned: [(Hook, TransientService)] = try Self.plan(hooks, call, options)
+        if options.shellState != nil {
+            try ShellState.prelude().install()
+        } else {
+            try DevStackFunctions.install(at: options.functionsPath)
+        }
         var report = HookRunReport(
             run: options.run.value, mode: call.mode, phase: call.phase, driver: options.driver, hooks: [], interrupted: false)
         // Markers in the journal: `hvctl logs` finds the latest run by its start, and a
@@ -94,19 +132,28 @@ public struct HookRunner: Sendable {
             RunMarker.runField: options.run.value, RunMarker.modeField: call.mode, RunMarker.phaseField: call.phase,
             RunMarker.driverField: options.driver,
         ]
-        if !JournalWriter.send("hvctl run \(options.run) started: \(call) (\(hooks.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 }) {
+        if !JournalWriter.send("hvctl run \(options.run) started: \(call) (\(planned.count) hooks)", fields: marker.merging([RunMarker.eventField: RunMarker.start]) { $1 }) {
             // The hooks still run; their output goes nowhere, and `hvctl logs` must know.
             report.unrecorded = true
             UnjournaledRuns.record(options.run.value)
         }
         defer {
             // The hooks' last lines first, then the marker that says the run is over.
-            if !services.isEmpty { JournalSync.synchronize() }
+            if !planned.isEmpty { JournalSync.synchronize() }
             JournalWriter.send(
-                "hvctl run \(options.run) ended: \(call), \(report.hooks.filter(\.succeeded).count) of \(hooks.count) hooks ok\(report.interrupted ? ", interrupted" : "")",
+                "hvctl run \(options.run) ended: \(call), \(report.hooks.filter(\.succeeded).count) of \(planned.count) hooks ok\(report.interrupted ? ", interrupted" : "")",
                 fields: marker.merging([RunMarker.eventField: RunMarker.end]) { $1 })
         }
-        for (hook, service) in zip(hooks, services) {
+        let strict = options.strict ?? call.stopsAtFirstFailure
+        for (hook, planned) in planned {
+            var service = planned
+            var stateOutput: String?
+            if let state = options.shellState {
+                let output = await state.nextOutput()
+                stateOutput = output
+                service.environment["HVCTL_STATE_OUT"] = output
+                if let input = await state.current { service.environment["HVCTL_STATE_IN"] = input }
+            }
             let clock = ContinuousClock()
             let start = clock.now
             let result: TransientResult
@@ -128,12 +175,15 @@ public struct HookRunner: Sendable {
                 outcome.result = code == 0 ? "success" : "exit-code"
                 outcome.note = "it left processes that ignored SIGTERM; they were killed \(Self.stopGrace.formattedSeconds) after it exited"
             }
+            if let state = options.shellState, let stateOutput, !(await state.adopt(stateOutput)), outcome.succeeded {
+                outcome.note = "it left no shell state (it replaced hvctl's EXIT trap or exec'd): the next call starts from the state before it"
+            }
             if !outcome.succeeded {
                 outcome.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
             }
             report.hooks.append(outcome)
             onOutcome(outcome)
-            if !outcome.succeeded && call.stopsAtFirstFailure { break }
+            if !outcome.succeeded && strict { break }
         }
         return report
     }

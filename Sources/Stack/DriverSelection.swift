@@ -16,13 +16,28 @@ public struct DriverSelection: Sendable, Equatable {
     public static func resolve(
         flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil
     ) throws -> DriverSelection {
-        let (raw, source): (String, String) =
-            if let flag { (flag, "--driver") }
-            else if let env = environment["VIRT_DRIVER"], !env.isEmpty { (env, "VIRT_DRIVER") }
-            else if let active = state?.activeDriver { (active, "the active driver") }
-            else if let configured { (configured, "the configuration") }
-            else { (fallback, "default") }
-        guard known.contains(raw) else { throw StackError.unknownDriver(raw, source: source) }
-        return DriverSelection(name: raw, source: source)
+        let choice = preferred(flag: flag, environment: environment, state: state, configured: configured)
+        guard known.contains(choice.name) else { throw StackError.unknownDriver(choice.name, source: choice.source) }
+        return choice
+    }
+
+    /// The choice before it is checked against the known drivers: in DevStack mode it is only
+    /// stackrc's default, which local.conf may override.
+    public static func preferred(
+        flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil
+    ) -> DriverSelection {
+        if let flag { return DriverSelection(name: flag, source: "--driver") }
+        if let env = environment["VIRT_DRIVER"], !env.isEmpty { return DriverSelection(name: env, source: "VIRT_DRIVER") }
+        if let active = state?.activeDriver { return DriverSelection(name: active, source: "the active driver") }
+        if let configured { return DriverSelection(name: configured, source: "the configuration") }
+        return DriverSelection(name: fallback, source: "default")
+    }
+
+    /// In DevStack mode, without --driver: what DevStack's settings chose. VIRT_DRIVER in
+    /// local.conf wins over the environment's, as in DevStack.
+    public static func fromDevStack(_ name: String, preferred: DriverSelection) throws -> DriverSelection {
+        let source = name == preferred.name ? preferred.source : "VIRT_DRIVER in local.conf"
+        guard known.contains(name) else { throw StackError.unknownDriver(name, source: source) }
+        return DriverSelection(name: name, source: source)
     }
 }

@@ -15,14 +15,14 @@ public struct DriverSession: Sendable {
     public static func open(
         driverName: String?, settings: DriverSettings = DriverSettings(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
+        run: RunID = .generate(), selection chosen: DriverSelection? = nil,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverSession {
         let config = try HostConfig.load(environment: environment)
         let store = StateStore.fromEnvironment(environment)
-        let selection = try DriverSelection.resolve(
+        let selection = try chosen ?? DriverSelection.resolve(
             flag: driverName, environment: environment, state: try store.load(), configured: config.virtDriver)
         let driver = try Drivers.named(selection.name)
-        let run = RunID.generate()
         let journaled: @Sendable (String) -> Void = { line in
             progress(line)
             JournalWriter.send("\(selection.name): \(line)", fields: ["HVCTL_DRIVER": selection.name, "HVCTL_RUN": run.value])

@@ -1,4 +1,5 @@
 import Core
+import DevStack
 import Foundation
 import Hooks
 import Systemd
@@ -14,6 +15,9 @@ public struct HookPhase: Sendable {
     public var environment: [String: String]
     public var timeout: Duration
     public var user: String?
+    /// DevStack mode: TOP_DIR is a DevStack checkout (stack.sh, functions, stackrc), so hooks
+    /// run in DevStack's own environment built from it, and extras.d defaults to its extras.d.
+    public var devstack: DevStackTree?
 
     public static let defaultTimeout: Duration = .seconds(1800)
 
@@ -28,10 +32,15 @@ public struct HookPhase: Sendable {
         env: [String], timeout: Duration?, user: String?, processEnvironment: [String: String],
         config: HostConfig = HostConfig()
     ) throws {
-        extras = ExtrasDirectory(
-            path: extrasDir ?? processEnvironment["HVCTL_EXTRAS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? ExtrasDirectory.defaultPath, policy: config.hookPolicy)
-        self.topDir = (topDir ?? config.topDir).map(ExtrasDirectory.absolute) ?? extras.defaultTopDir
+        let givenExtras = extrasDir ?? processEnvironment["HVCTL_EXTRAS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let givenTop = (topDir ?? config.topDir).map(ExtrasDirectory.absolute)
+        if givenExtras == nil, let givenTop, let tree = DevStackTree(topDir: givenTop) {
+            extras = ExtrasDirectory(path: tree.extrasDirectory, policy: config.hookPolicy)
+        } else {
+            extras = ExtrasDirectory(path: givenExtras ?? ExtrasDirectory.defaultPath, policy: config.hookPolicy)
+        }
+        self.topDir = givenTop ?? extras.defaultTopDir
+        devstack = DevStackTree(topDir: self.topDir)
         hookTimeouts = config.hookTimeouts.mapValues { .seconds($0) }
         self.call = call
         self.driver = driver
@@ -70,9 +79,39 @@ public struct HookPhase: Sendable {
         return nil
     }
 
-    /// The hooks, in order, after every check that must pass before anything runs.
+    /// The hooks, in order, after every check that must pass before anything runs. In DevStack
+    /// mode a missing extras.d means no hooks, as in DevStack's run_phase.
     public func prepare() throws -> ExtrasDirectory.Contents {
-        try extras.scan(topDir: topDir)
+        if devstack != nil && !FileManager.default.fileExists(atPath: extras.path) {
+            _ = try extras.checkTopDir(topDir)
+            return ExtrasDirectory.Contents(hooks: [], ignored: [])
+        }
+        return try extras.scan(topDir: topDir)
+    }
+
+    /// DevStack mode: the checkout at its physical path, once it passed the trust rule.
+    public func devstackTree() throws -> DevStackTree? {
+        guard devstack != nil else { return nil }
+        return DevStackTree(topDir: try extras.checkTopDir(topDir))
+    }
+
+    /// Who may own plugin checkouts and $DEST: whoever may own hooks.
+    public var trust: PathTrust { PathTrust(extras.policy, purpose: "run DevStack plugins") }
+
+    /// The runner for this phase's hooks.
+    public func runner(run: RunID, manager: SystemdManager) -> HookRunner {
+        HookRunner(manager: manager, options: options(run: run))
+    }
+
+    /// DevStack mode: stack.sh's settings for `run`, read by a unit; --driver wins over
+    /// local.conf, else the selection is stackrc's default.
+    public func buildEnvironment(
+        run: RunID, manager: SystemdManager, forcedDriver: String?, name: String? = nil
+    ) async throws -> (DevStackEnvironment, HookRunReport)? {
+        guard let tree = try devstackTree() else { return nil }
+        return try await DevStackEnvironment.build(
+            tree: tree, extras: try prepare().hooks, runner: runner(run: run, manager: manager), forcedDriver: forcedDriver,
+            name: name ?? run.value)
     }
 
     public func options(run: RunID) -> HookRunner.Options {
@@ -90,9 +129,56 @@ public struct HookPhase: Sendable {
     }
 
     public func run(
-        run: RunID, manager: SystemdManager, onOutcome: @Sendable (HookOutcome) -> Void
+        run: RunID, manager: SystemdManager, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
+        if devstack != nil {
+            return try await runInDevStack(run: run, manager: manager, onOutcome: onOutcome)
+        }
         let hooks = try prepare().hooks
         return try await HookRunner(manager: manager, options: options(run: run)).run(hooks, call, onOutcome: onOutcome)
+    }
+
+    /// What `hvctl hooks list` shows: extras.d's hooks and, in DevStack mode, the plugins
+    /// local.conf enables, in run order, with where each comes from. Reading local.conf's
+    /// plugins takes DevStack's settings step, so in DevStack mode this starts one unit.
+    public struct Listing: Sendable, Codable {
+        public var extrasDir: String
+        public var hooks: [Hook]
+        public var ignored: [IgnoredEntry]
+        /// DevStack mode only.
+        public var topDir: String?
+        public var plugins: [DevStackSettings.PluginEntry]?
+    }
+
+    public func listing(manager: @Sendable () async throws -> SystemdManager) async throws -> Listing {
+        let contents = try prepare()
+        var listing = Listing(extrasDir: extras.path, hooks: contents.hooks, ignored: contents.ignored)
+        if devstack != nil {
+            let run = RunID.generate()
+            let forced = driver.source == "--driver" ? driver.name : nil
+            if let (environment, _) = try await buildEnvironment(run: run, manager: try await manager(), forcedDriver: forced) {
+                listing.topDir = environment.tree.topDir
+                listing.plugins = environment.settings.plugins
+                environment.finish()
+            }
+        }
+        return listing
+    }
+
+    /// `hvctl hooks run` in DevStack mode: the environment, then the one call.
+    func runInDevStack(run: RunID, manager: SystemdManager, onOutcome: @escaping @Sendable (HookOutcome) -> Void) async throws -> HookRunReport {
+        let forced = driver.source == "--driver" ? driver.name : nil
+        guard case (var environment, let built)? = try await buildEnvironment(run: run, manager: manager, forcedDriver: forced) else {
+            return HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: driver.name, hooks: [], interrupted: false)
+        }
+        defer { environment.finish() }
+        var report = HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: environment.settings.virtDriver, hooks: [], interrupted: false)
+        built.hooks.forEach(onOutcome)
+        report.append(built)
+        let runner = runner(run: run, manager: manager)
+        report.append(try await environment.prepare(runner: runner, trust: trust, strict: call.stopsAtFirstFailure, onOutcome: onOutcome))
+        guard report.succeeded else { return report }
+        report.append(try await environment.run(call, runner: runner, onOutcome: onOutcome))
+        return report
     }
 }

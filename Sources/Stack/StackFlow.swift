@@ -1,3 +1,4 @@
+import DevStack
 import Foundation
 import Hooks
 import Hypervisors
@@ -9,6 +10,10 @@ import Systemd
 ///            hooks stack post-config → start → hooks stack extra → hooks stack test-config
 ///   unstack: hooks unstack → stop
 ///   clean:   unstack → hooks clean → cleanup
+///
+/// In DevStack mode (TOP_DIR is a DevStack checkout) every flow starts with DevStack's
+/// environment (settings, plugins, override_defaults, libraries, source), and clean builds a
+/// fresh one after its unstack half, as clean.sh runs unstack.sh as a process of its own.
 ///
 /// In stack the first failing step ends the flow; unstack and clean run every step and fail
 /// afterwards. Every step is recorded in the state's run record.
@@ -30,6 +35,9 @@ public struct StackFlow: Sendable {
     var recordSuffix = ""
     /// `stop` also stops a daemon hvctl did not start (hvctl stop --force).
     public var force = false
+    /// DevStack mode: the settings already read to choose the driver, used by the flow's
+    /// first environment when they were read for this driver.
+    public var devstackStart: DevStackEnvironment?
 
     public init(session: DriverSession, hooks: HookPhase, hooksOptional: Bool, onEvent: @escaping @Sendable (Event) -> Void) {
         self.session = session
@@ -50,9 +58,12 @@ public struct StackFlow: Sendable {
             phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
             for unit in try hookPlan(phase) { lines.append("  unit \(unit.name)") }
         }
-        for step in Self.steps(flow) {
+        for step in Self.steps(flow, devstack: hooks.devstack != nil) {
             lines.append("\(step.name)")
             if let call = step.call { try hookUnits(call) }
+            if step.environment {
+                lines.append("  units hvctl-\(context.run)-devstack-settings.service, then override_defaults, libraries, source and ready, for extras.d and each plugin local.conf enables")
+            }
         }
         return lines
     }
@@ -66,6 +77,20 @@ public struct StackFlow: Sendable {
         var name: String
         var call: HookCall?
         var verb: String?
+        /// DevStack mode: build DevStack's environment for the hooks that follow.
+        var environment = false
+    }
+
+    static func steps(_ flow: String, devstack: Bool = false) -> [Step] {
+        guard devstack else { return steps(flow) }
+        let environment = Step(name: "devstack environment", environment: true)
+        let plain = steps(flow)
+        if flow == "clean" {
+            // clean.sh runs unstack.sh as its own process, then builds its environment afresh.
+            let unstack = steps("unstack")
+            return [environment] + unstack + [environment] + plain.dropFirst(unstack.count)
+        }
+        return plain.isEmpty ? [] : [environment] + plain
     }
 
     static func steps(_ flow: String) -> [Step] {
@@ -93,22 +118,43 @@ public struct StackFlow: Sendable {
         try context.state.update { $0.record(record) }
         let stopsEarly = flow == "stack"
         var firstFailure: FlowError?
-        for step in Self.steps(flow) {
+        var devstack: DevStackEnvironment?
+        var start = devstackStart
+        var environments = 0
+        defer {
+            devstack?.finish()
+            start?.finish()
+        }
+        for step in Self.steps(flow, devstack: hooks.devstack != nil) {
             onEvent(.step(step.name))
             let clock = ContinuousClock()
             let began = clock.now
             var ok = true
             var detail: String?
             do {
-                if let call = step.call {
-                    let report = try await runHooks(call)
+                if step.environment {
+                    devstack?.finish()
+                    devstack = nil
+                    let reused = start.flatMap { $0.settings.virtDriver == driver.name ? $0 : nil }
+                    if reused == nil { start?.finish() }
+                    start = nil
+                    environments += 1
+                    let report: HookRunReport
+                    (devstack, report) = try await buildEnvironment(
+                        flow, reusing: reused, name: context.run.value + recordSuffix + (environments > 1 ? "-\(environments)" : ""))
+                    ok = report.succeeded
+                    if !ok { detail = failureDetail(report) }
+                } else if step.call != nil, hooks.devstack != nil, devstack == nil {
+                    // Without DevStack's environment its hooks cannot run; say so per step.
+                    ok = false
+                    detail = "not run: DevStack's environment could not be built"
+                } else if let call = step.call {
+                    let report = try await runHooks(call, in: devstack)
                     ok = report.succeeded
                     if report.unrecorded {
                         context.progress("journald is not running: the hooks' output is not being recorded, and `hvctl logs` cannot show run \(report.run)")
                     }
-                    if !ok {
-                        detail = report.interrupted ? "interrupted" : "failed: " + report.hooks.filter { !$0.succeeded }.map(\.hook).joined(separator: ", ")
-                    }
+                    if !ok { detail = failureDetail(report) }
                 } else if let verb = step.verb {
                     try await perform(verb)
                 }
@@ -140,10 +186,46 @@ public struct StackFlow: Sendable {
         if let firstFailure { throw firstFailure }
     }
 
-    private func runHooks(_ call: HookCall) async throws -> HookRunReport {
+    private func failureDetail(_ report: HookRunReport) -> String {
+        report.interrupted ? "interrupted" : "failed: " + report.hooks.filter { !$0.succeeded }.map(\.hook).joined(separator: ", ")
+    }
+
+    /// DevStack's environment for this flow's driver (VIRT_DRIVER forced to it: it was chosen
+    /// already, from --driver or from local.conf), plugins fetched, through the source phase.
+    private func buildEnvironment(_ flow: String, reusing start: DevStackEnvironment?, name: String) async throws -> (DevStackEnvironment?, HookRunReport) {
+        var phase = hooks
+        phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
+        let onEvent = self.onEvent
+        var report = HookRunReport(run: context.run.value, mode: "devstack", phase: "environment", driver: driver.name, hooks: [], interrupted: false)
+        var environment: DevStackEnvironment
+        if let start {
+            environment = start
+        } else {
+            guard let (built, settings) = try await phase.buildEnvironment(
+                run: context.run, manager: context.systemd, forcedDriver: driver.name, name: name)
+            else { return (nil, report) }
+            settings.hooks.forEach { onEvent(.hook($0)) }
+            report.append(settings)
+            environment = built
+        }
+        do {
+            let runner = phase.runner(run: context.run, manager: context.systemd)
+            report.append(try await environment.prepare(runner: runner, trust: phase.trust, strict: flow == "stack") { onEvent(.hook($0)) })
+        } catch {
+            environment.finish()
+            throw error
+        }
+        return (environment, report)
+    }
+
+    private func runHooks(_ call: HookCall, in devstack: DevStackEnvironment?) async throws -> HookRunReport {
         var phase = hooks
         phase.call = call
         phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
+        if let devstack {
+            let onEvent = self.onEvent
+            return try await devstack.run(call, runner: phase.runner(run: context.run, manager: context.systemd)) { onEvent(.hook($0)) }
+        }
         if hooksOptional && !FileManager.default.fileExists(atPath: phase.extras.path) {
             return HookRunReport(run: context.run.value, mode: call.mode, phase: call.phase, driver: driver.name, hooks: [], interrupted: false)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DevStack
 import Foundation
 import Hooks
 import Hypervisors
@@ -19,10 +20,15 @@ struct FlowOptions: ParsableArguments {
     func flow(driver: String?, settings: DriverSettings? = nil) async throws -> StackFlow {
         let config = try Invocation.config()
         let environment = Invocation.environment(config)
-        let session = try await DriverSession.open(driverName: driver, settings: settings ?? driverOptions.settings, progress: note)
-        let hooks = try hookOptions.phase(.unstack, driver: session.selection, config: config, environment: environment)
+        let preferred = DriverSelection.preferred(
+            flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load(), configured: config.virtDriver)
+        var hooks = try hookOptions.phase(.unstack, driver: preferred, config: config, environment: environment)
+        let (session, start) = try await FlowSetup.open(
+            driver: driver, preferred: preferred, hooks: hooks, settings: settings ?? driverOptions.settings, dryRun: dryRun,
+            onHook: { say("   " + HookLines.render($0).replacingOccurrences(of: "\n", with: "\n   ")) }, progress: note)
+        hooks.driver = session.selection
         let explicit = hookOptions.extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
-        return StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
+        var flow = StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
             switch event {
             case .step(let name): say("-> \(name)")
             case .stepDone(let name, let ok, let seconds, let detail):
@@ -35,6 +41,8 @@ struct FlowOptions: ParsableArguments {
                 if let n = result.note { note(n) }
             }
         }
+        flow.devstackStart = start
+        return flow
     }
 
     /// Runs `body` holding the host lock and the run's lease (RunGuard: if hvctl dies in the

@@ -73,15 +73,20 @@ struct HooksListCommand: AsyncParsableCommand {
             extrasDir: extras.extrasDir, topDir: extras.topDir, call: .unstack,
             driver: try DriverSelection.resolve(flag: nil, environment: environment),
             env: [], timeout: nil, user: nil, processEnvironment: environment, config: config)
-        let contents = try phase.prepare()
+        let listing = try await phase.listing { try await SystemdManager.connect() }
         switch output {
         case .json:
-            printJSON(contents)
+            printJSON(listing)
         case .text:
-            say("extras.d: \(phase.extras.path)")
-            if contents.hooks.isEmpty { say("no hooks") }
-            for hook in contents.hooks { say("  \(hook.file)") }
-            for entry in contents.ignored { say("  ignored: \(entry.file) (\(entry.reason))") }
+            if let top = listing.topDir { say("DevStack checkout: \(top) (hooks run in DevStack's environment)") }
+            say("extras.d: \(listing.extrasDir)")
+            if listing.hooks.isEmpty && (listing.plugins ?? []).isEmpty { say("no hooks") }
+            for hook in listing.hooks { say("  \(hook.file)") }
+            for plugin in listing.plugins ?? [] {
+                let present = FileManager.default.fileExists(atPath: plugin.directory)
+                say("  plugin:\(plugin.name)  (enable_plugin in local.conf: \(plugin.directory)\(present ? "" : ", not there yet: cloned from \(plugin.url) on the next run"))")
+            }
+            for entry in listing.ignored { say("  ignored: \(entry.file) (\(entry.reason))") }
         }
     }
 }

@@ -1,0 +1,144 @@
+import Core
+import Foundation
+import Glibc
+import Hooks
+import Systemd
+
+/// DevStack's environment for one flow, built from the tree as stack.sh builds its own, and
+/// carried from call to call as in one shell (ShellState):
+///
+///   settings → plugins fetched and checked → override_defaults (extras.d, then plugins) →
+///   libraries → source (extras.d, then plugins' settings) → ready
+///
+/// then each phase: extras.d's hooks, then the plugins' plugin.sh, then local.conf's meta
+/// sections for post-config and test-config. Every call is a unit of its own.
+public struct DevStackEnvironment: Sendable {
+    public var tree: DevStackTree
+    public var shell: ShellState
+    /// What the settings step found.
+    public var settings: DevStackSettings
+    /// After `prepare`: checked, in registration order.
+    public var plugins: [DevStackPlugin] = []
+    /// extras.d's hooks, in run order.
+    public var extras: [Hook]
+
+    /// extras.d's hooks, then the plugins, as run_phase runs them.
+    public var hooks: [Hook] { extras + plugins.map(\.hook) }
+
+    /// Runs stack.sh's settings as the unit `hvctl-RUN-devstack-settings.service`. `runner`'s
+    /// driver is VIRT_DRIVER for stackrc's default when local.conf names none; `forcedDriver`
+    /// (--driver) wins over local.conf. `name` tells apart several environments of one run.
+    public static func build(
+        tree: DevStackTree, extras: [Hook], runner: HookRunner, forcedDriver: String?, name: String
+    ) async throws -> (DevStackEnvironment, HookRunReport) {
+        try await DevStackSteps.install()
+        let shell = try ShellState.create(name: name, user: runner.options.user)
+        do {
+            let settingsFile = shell.directory + "/settings"
+            // stackrc looks for localrc where it is itself: a stand-in for TOP_DIR holding links
+            // to TOP_DIR's stackrc and functions, and the localrc section hvctl extracts.
+            for file in ["stackrc", "functions"] {
+                guard symlink(tree.topDir + "/" + file, shell.directory + "/" + file) == 0 else {
+                    throw DevStackError.stepFailed("settings", detail: "cannot link \(file): \(String(cString: strerror(errno)))")
+                }
+            }
+            var step = runner
+            step.options.shellState = shell
+            step.options.strict = false  // stack.sh sets errexit only after its settings
+            step.options.topDir = tree.topDir
+            step.options.environment["HVCTL_RC_DIR"] = shell.directory
+            step.options.environment["HVCTL_SETTINGS"] = settingsFile
+            if let forcedDriver { step.options.environment["HVCTL_VIRT_DRIVER"] = forcedDriver }
+            let report = try await step.run([DevStackSteps.hook(.settings)], .build)
+            guard report.succeeded else {
+                throw DevStackError.stepFailed("settings", detail: report.hooks.first.map { "\($0.hook) \($0.result)" } ?? "interrupted")
+            }
+            let settings: DevStackSettings
+            do {
+                settings = try DevStackSettings.read(settingsFile)
+            } catch {
+                throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
+            }
+            return (DevStackEnvironment(tree: tree, shell: shell, settings: settings, extras: extras), report)
+        } catch {
+            shell.remove()
+            throw error
+        }
+    }
+
+    /// Fetches and checks the plugins, then runs override_defaults, the libraries, the source
+    /// phase and the ready step. Reports every call, in order; stops at the first failure.
+    public mutating func prepare(
+        runner: HookRunner, trust: PathTrust, strict: Bool, onOutcome: @escaping @Sendable (HookOutcome) -> Void
+    ) async throws -> HookRunReport {
+        plugins = []
+        for entry in settings.plugins {
+            plugins.append(try await DevStackPlugin.fetch(entry, trust: trust))
+        }
+        var step = runner
+        step.options.shellState = shell
+        step.options.strict = strict
+        step.options.topDir = tree.topDir
+        var report = HookRunReport(run: runner.options.run.value, mode: "devstack", phase: "environment", driver: runner.options.driver, hooks: [], interrupted: false)
+        let sequence: [(HookCall, [Hook])] = [
+            (.overrideDefaults, hooks), (.build, [DevStackSteps.hook(.libraries)]), (.source, hooks),
+            (.build, [DevStackSteps.hook(.ready)]),
+        ]
+        for (call, hooks) in sequence {
+            let part = try await step.run(hooks, call, onOutcome: onOutcome)
+            report.append(part)
+            if !part.succeeded { break }
+        }
+        return report
+    }
+
+    /// One phase: extras.d, the plugins, then local.conf's meta sections for it.
+    public func run(
+        _ call: HookCall, runner: HookRunner, strict: Bool? = nil, onOutcome: @escaping @Sendable (HookOutcome) -> Void
+    ) async throws -> HookRunReport {
+        var step = runner
+        step.options.shellState = shell
+        step.options.strict = strict
+        step.options.topDir = tree.topDir
+        var report = try await step.run(hooks, call, onOutcome: onOutcome)
+        let merge: DevStackSteps.Step? =
+            switch call {
+            case .stack(.postConfig): .mergePostConfig
+            case .stack(.testConfig): .mergeTestConfig
+            default: nil
+            }
+        if let merge, report.succeeded, tree.hasMetaSections(for: merge == .mergePostConfig ? "post-config" : "test-config") {
+            report.append(try await step.run([DevStackSteps.hook(merge)], .build, onOutcome: onOutcome))
+        }
+        return report
+    }
+
+    /// The units `prepare` and `run(call)` would start, without starting any (plugins not
+    /// yet fetched are not known).
+    public func plan(_ call: HookCall, runner: HookRunner) throws -> [TransientService] {
+        var options = runner.options
+        options.shellState = shell
+        return try HookRunner.plan(hooks, call, options)
+    }
+
+    /// Removes the run's shell state (passwords included).
+    public func finish() {
+        shell.remove()
+    }
+}
+
+extension DevStackSteps {
+    static func install() async throws {
+        for step in Step.allCases { try script(step).install() }
+    }
+}
+
+extension HookRunReport {
+    /// `other`'s calls after this one's.
+    public mutating func append(_ other: HookRunReport) {
+        hooks += other.hooks
+        interrupted = interrupted || other.interrupted
+        stoppedHook = stoppedHook ?? other.stoppedHook
+        unrecorded = unrecorded || other.unrecorded
+    }
+}

@@ -1,0 +1,160 @@
+import Core
+import Foundation
+import Hooks
+
+/// hvctl's own shell code for the steps of stack.sh that build its state. Each runs as a
+/// unit (`hvctl-RUN-devstack-STEP.service`) like any hook, in DevStack's shell state, and
+/// replays — in stack.sh's order — only statements that define state; everything stack.sh
+/// does to the host on the way (sudoers, /etc/hosts, tune_host, packages, logging, password
+/// prompts, files in TOP_DIR) is left out. The README's "DevStack mode" lists both halves.
+public enum DevStackSteps {
+    public enum Step: String, Sendable, CaseIterable {
+        /// stack.sh from the top to `fetch_plugins`: functions, lib/stack, GetDistro,
+        /// local.conf's localrc section, stackrc, lib/database, lib/rpc_backend, lib/host.
+        case settings
+        /// After override_defaults: lib/apache … lib/os-vif.
+        case libraries
+        /// After the source phase: verify_disabled_services and the passwords stack.sh
+        /// would prompt for.
+        case ready
+        /// local.conf's [[post-config|FILE]] sections, after the post-config phase.
+        case mergePostConfig = "merge-post-config"
+        /// local.conf's [[test-config|FILE]] sections, after the test-config phase.
+        case mergeTestConfig = "merge-test-config"
+    }
+
+    public static func script(_ step: Step, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimeScript {
+        RuntimeScript(path: RuntimePaths.directory(environment) + "/devstack-\(step.rawValue).sh", text: text(step))
+    }
+
+    public static func hook(_ step: Step, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> Hook {
+        .step(step.rawValue, script: script(step, environment).path)
+    }
+
+    static func text(_ step: Step) -> String {
+        switch step {
+        case .settings: return settings
+        case .libraries: return libraries
+        case .ready: return ready
+        case .mergePostConfig: return merge("post-config")
+        case .mergeTestConfig: return merge("test-config")
+        }
+    }
+
+    static let settings = #"""
+        # hvctl: stack.sh up to fetch_plugins, its state only.
+        # Needs TOP_DIR, HVCTL_RC_DIR (hvctl's stand-in for TOP_DIR where stackrc looks for
+        # localrc and .localrc.auto: hvctl writes nothing into TOP_DIR) and HVCTL_SETTINGS (where
+        # to tell hvctl what was decided); HVCTL_VIRT_DRIVER set means --driver, which wins
+        # over local.conf.
+        unset LANG LANGUAGE
+        LC_ALL=en_US.utf8
+        export LC_ALL
+        for __hvctl_name in $(compgen -e); do
+            [[ $__hvctl_name == OS_* ]] && unset "$__hvctl_name"
+        done
+        unset __hvctl_name
+        PATH=$PATH:/usr/local/bin:/usr/local/sbin:/usr/sbin:/sbin
+        DEVSTACK_START_TIME=$(date +%s)
+        FILES=$TOP_DIR/files
+        LAST_SPINNER_PID=""
+        source $TOP_DIR/functions
+        source $TOP_DIR/lib/stack
+        GetDistro
+
+        # Phase: local. stackrc sources $RC_DIR/localrc, else $RC_DIR/.localrc.auto; RC_DIR is
+        # where the stackrc it sources is, and hvctl's stand-in links TOP_DIR's stackrc.
+        extract_localrc_section $TOP_DIR/local.conf $TOP_DIR/localrc $HVCTL_RC_DIR/.localrc.auto
+        if [[ -f $TOP_DIR/localrc ]]; then
+            printf 'source %q\n' "$TOP_DIR/localrc" >"$HVCTL_RC_DIR/localrc"
+        fi
+        if [[ -n ${HVCTL_VIRT_DRIVER:-} ]]; then
+            if [[ -f $HVCTL_RC_DIR/localrc ]]; then
+                printf 'VIRT_DRIVER=%q\n' "$HVCTL_VIRT_DRIVER" >>"$HVCTL_RC_DIR/localrc"
+            else
+                printf 'VIRT_DRIVER=%q\n' "$HVCTL_VIRT_DRIVER" >>"$HVCTL_RC_DIR/.localrc.auto"
+            fi
+        fi
+        source $HVCTL_RC_DIR/stackrc
+        RC_DIR=$TOP_DIR
+
+        export_proxy_variables
+        disable_negated_services
+        DEST=${DEST:-/opt/stack}
+        DATA_DIR=${DATA_DIR:-${DEST}/data}
+        VERBOSE=$(trueorfalse True VERBOSE)
+        VERBOSE_NO_TIMESTAMP=$(trueorfalse False VERBOSE)
+        TIMESTAMP_FORMAT=${TIMESTAMP_FORMAT:-"%F-%H%M%S"}
+        LOGDAYS=${LOGDAYS:-7}
+        CURRENT_LOG_TIME=$(date "+$TIMESTAMP_FORMAT")
+        SSL_BUNDLE_FILE="$DATA_DIR/ca-bundle.pem"
+        source $TOP_DIR/lib/database
+        source $TOP_DIR/lib/rpc_backend
+        source $TOP_DIR/lib/host
+
+        {
+            printf '%s\0' "VIRT_DRIVER=$VIRT_DRIVER" "DEST=$DEST" "STACK_USER=$STACK_USER" "ENABLED_SERVICES=$ENABLED_SERVICES"
+            for __hvctl_name in ${DEVSTACK_PLUGINS//,/ }; do
+                printf 'PLUGIN=%s\037%s\037%s\037%s\0' "$__hvctl_name" "${GITREPO[$__hvctl_name]}" \
+                    "${GITBRANCH[$__hvctl_name]}" "${GITDIR[$__hvctl_name]}"
+            done
+            printf '%s\0' "END=1"
+        } >"$HVCTL_SETTINGS"
+        unset __hvctl_name
+        """# + "\n"
+
+    static let libraries = #"""
+        # hvctl: stack.sh's function libraries, sourced after its override_defaults phase.
+        source $TOP_DIR/lib/apache
+        source $TOP_DIR/lib/tls
+        source $TOP_DIR/lib/infra
+        source $TOP_DIR/lib/libraries
+        source $TOP_DIR/lib/lvm
+        source $TOP_DIR/lib/horizon
+        source $TOP_DIR/lib/keystone
+        source $TOP_DIR/lib/glance
+        source $TOP_DIR/lib/nova
+        source $TOP_DIR/lib/placement
+        source $TOP_DIR/lib/cinder
+        source $TOP_DIR/lib/swift
+        source $TOP_DIR/lib/neutron
+        source $TOP_DIR/lib/ldap
+        source $TOP_DIR/lib/dstat
+        source $TOP_DIR/lib/atop
+        source $TOP_DIR/lib/tcpdump
+        source $TOP_DIR/lib/etcd3
+        source $TOP_DIR/lib/os-vif
+        """# + "\n"
+
+    /// stack.sh prompts for these when unset (and writes them into TOP_DIR); hvctl never
+    /// prompts: local.conf's value, else a generated one, as stack.sh makes on an empty answer.
+    static let ready = #"""
+        # hvctl: the end of run_phase source, then stack.sh's passwords, never prompted for.
+        verify_disabled_services
+        if initialize_database_backends; then
+            [[ -n ${DATABASE_PASSWORD:-} ]] || DATABASE_PASSWORD=$(generate_hex_string 10)
+            define_database_baseurl
+        fi
+        if is_service_enabled rabbit; then
+            [[ -n ${RABBIT_PASSWORD:-} ]] || RABBIT_PASSWORD=$(generate_hex_string 10)
+        fi
+        if is_service_enabled keystone; then
+            [[ -n ${SERVICE_PASSWORD:-} ]] || SERVICE_PASSWORD=$(generate_hex_string 10)
+            [[ -n ${ADMIN_PASSWORD:-} ]] || ADMIN_PASSWORD=$(generate_hex_string 10)
+            if is_service_enabled ldap; then
+                [[ -n ${LDAP_PASSWORD:-} ]] || LDAP_PASSWORD=$(generate_hex_string 10)
+            fi
+        fi
+        if is_service_enabled s-proxy; then
+            [[ -n ${SWIFT_HASH:-} ]] || SWIFT_HASH=$(generate_hex_string 10)
+        fi
+        """# + "\n"
+
+    static func merge(_ group: String) -> String {
+        """
+        # hvctl: local.conf's [[\(group)|FILE]] sections, merged as stack.sh merges them.
+        merge_config_group $TOP_DIR/local.conf \(group)
+
+        """
+    }
+}

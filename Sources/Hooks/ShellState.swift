@@ -1,0 +1,131 @@
+import Core
+import Foundation
+import Glibc
+
+/// DevStack mode: the shell state stack.sh keeps in its one bash process, carried from unit to
+/// unit. Every call sources the prelude first, which loads the state the call before it left
+/// and, when the call's shell exits, writes the call's own for the next one. The files live
+/// in a directory of the run's own (mode 0700, owned by the hooks' user: a --user hook writes
+/// it, and nobody else can read what it holds, passwords included).
+public actor ShellState {
+    public nonisolated let directory: String
+    /// The state the next call starts from; nil before the first call.
+    public private(set) var current: String?
+    private var written = 0
+
+    /// The last line of a complete state: a call killed while writing leaves none, and its
+    /// half-written file is never loaded.
+    public static let endMarker = "# hvctl: end of state"
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Makes the run's directory under `RuntimePaths.directory()/shell`, owned by `user`
+    /// (root when nil), mode 0700. It must not exist yet: only root can make entries there.
+    public static func create(name: String, user: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ShellState {
+        let parent = try RuntimePaths.prepare(RuntimePaths.directory(environment) + "/shell", purpose: "keep the hooks' shell state")
+        let path = parent + "/" + name
+        guard mkdir(path, 0o700) == 0 else {
+            throw HookError.unreadable(path: path, reason: "cannot create the run's shell state directory: \(String(cString: strerror(errno)))")
+        }
+        if let user, let entry = getpwnam(user) {
+            guard chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
+                let reason = String(cString: strerror(errno))
+                rmdir(path)
+                throw HookError.unreadable(path: path, reason: "cannot give it to \(user): \(reason)")
+            }
+        }
+        return ShellState(directory: path)
+    }
+
+    /// Where the next call writes its state.
+    func nextOutput() -> String {
+        written += 1
+        return directory + "/state.\(written)"
+    }
+
+    /// After a call: its state becomes the next call's if it wrote a complete one. false when
+    /// it left none (it replaced hvctl's EXIT trap, exec'd, or was killed while writing).
+    @discardableResult
+    func adopt(_ output: String) -> Bool {
+        guard Self.isComplete(output) else { return false }
+        current = output
+        return true
+    }
+
+    /// Starts the next call from `path` (a state another ShellState's call left).
+    public func start(from path: String) {
+        current = path
+    }
+
+    static func isComplete(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return false }
+        let tail = Array(endMarker.utf8) + [10]
+        guard st.st_size >= tail.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: tail.count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, tail.count, off_t(st.st_size) - off_t(tail.count)) }
+        return n == tail.count && buffer == tail
+    }
+
+    /// Removes the directory and what hvctl and the calls put in it: files and links only,
+    /// never following one and never descending (a --user hook owns the directory and may
+    /// have swapped a subdirectory for a link to somewhere else).
+    public nonisolated func remove() {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        if let names = try? DirectoryListing.names(of: directory) {
+            for name in names { unlinkat(fd, name, 0) }
+        }
+        close(fd)
+        rmdir(directory)
+    }
+
+    /// The prelude every DevStack-mode call sources first (hvctl's code, in the runtime
+    /// directory).
+    public static func prelude(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimeScript {
+        RuntimeScript(path: RuntimePaths.directory(environment) + "/devstack-shell.sh", text: preludeText)
+    }
+
+    /// Per call, never carried: bash's own variables, the ones systemd sets for each unit,
+    /// and the ones hvctl sets for each call.
+    static let preludeText = #"""
+        # hvctl: DevStack's shell state, carried from unit to unit.
+        # stack.sh runs every hook in one bash process, so what one call defines the next one sees.
+        # hvctl runs each call as its own unit: this file loads the state the call before left
+        # ($HVCTL_STATE_IN) and, when the call's shell exits, writes its own ($HVCTL_STATE_OUT):
+        # every variable with its attributes, and every function.
+        if [[ -n ${HVCTL_STATE_IN:-} ]]; then
+            source "$HVCTL_STATE_IN"
+        fi
+
+        __hvctl_save_state() {
+            local __hvctl_status=$? __hvctl_name IFS=$' \t\n'
+            { set +o xtrace; } 2>/dev/null
+            set +o errexit +o nounset
+            [[ -n ${HVCTL_STATE_OUT:-} ]] || return $__hvctl_status
+            {
+                for __hvctl_name in $(compgen -v); do
+                    case $__hvctl_name in
+                        BASH | BASHOPTS | BASHPID | BASH_* | EUID | PPID | UID | SHELLOPTS | FUNCNAME | GROUPS | \
+                        RANDOM | SRANDOM | SECONDS | LINENO | HISTCMD | PIPESTATUS | DIRSTACK | EPOCHSECONDS | \
+                        EPOCHREALTIME | COMP_* | OPTIND | OPTARG | OPTERR | PWD | OLDPWD | SHLVL | _ | \
+                        INVOCATION_ID | JOURNAL_STREAM | SYSTEMD_EXEC_PID | MEMORY_PRESSURE_* | \
+                        HVCTL_MODE | HVCTL_PHASE | HVCTL_HOOK | HVCTL_STATE_IN | HVCTL_STATE_OUT | HVCTL_PRELUDE | __hvctl_*)
+                            continue ;;
+                    esac
+                    declare -p "$__hvctl_name" 2>/dev/null
+                done
+                declare -f
+                declare -Fx
+                echo '# hvctl: end of state'
+            } >"$HVCTL_STATE_OUT"
+            return $__hvctl_status
+        }
+        trap __hvctl_save_state EXIT
+        """# + "\n"
+}

@@ -1,0 +1,42 @@
+import DevStack
+import Foundation
+import Hooks
+import Hypervisors
+import Systemd
+
+/// What a flow command needs before it takes the host lock: the driver's session and, in
+/// DevStack mode, DevStack's settings when they choose the driver.
+public enum FlowSetup {
+    /// In DevStack mode without a driver named, VIRT_DRIVER is what DevStack's settings say
+    /// (local.conf wins over the environment), so they are read first, by a unit; the flow
+    /// reuses them. `preferred` is stackrc's default then. A dry run reads nothing: its plan
+    /// uses `preferred`.
+    public static func open(
+        driver: String?, preferred: DriverSelection, hooks: HookPhase, settings: DriverSettings, dryRun: Bool,
+        onHook: @escaping @Sendable (HookOutcome) -> Void, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> (DriverSession, DevStackEnvironment?) {
+        let run = RunID.generate()
+        var start: DevStackEnvironment?
+        var selection: DriverSelection?
+        if hooks.devstack != nil, driver == nil, !dryRun {
+            let manager = try await SystemdManager.connect()
+            if let (environment, report) = try await hooks.buildEnvironment(run: run, manager: manager, forcedDriver: nil) {
+                report.hooks.forEach(onHook)
+                do {
+                    selection = try DriverSelection.fromDevStack(environment.settings.virtDriver, preferred: preferred)
+                } catch {
+                    environment.finish()
+                    throw error
+                }
+                start = environment
+            }
+        }
+        do {
+            let session = try await DriverSession.open(driverName: driver, settings: settings, run: run, selection: selection, progress: progress)
+            return (session, start)
+        } catch {
+            start?.finish()
+            throw error
+        }
+    }
+}
