@@ -26,6 +26,14 @@ public enum RuntimePaths {
         return "/" + parts.joined(separator: "/")
     }
 
+    /// This program's own path, for units and hooks that call hvctl again.
+    public static var executable: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The DevStack functions file hooks source first.
     public static func functionsFile(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         directory(environment) + "/devstack-functions.sh"

@@ -19,8 +19,23 @@ public struct DevStackEnvironment: Sendable {
     public var settings: DevStackSettings
     /// After `prepare`: checked, in registration order.
     public var plugins: [DevStackPlugin] = []
+    private var pluginsFetched = false
     /// extras.d's hooks, in run order.
     public var extras: [Hook]
+    /// inc/async's jobs of this environment's calls.
+    public var jobs: JobServer
+
+    /// `runner` as every call of this environment needs it: in its shell state, in TOP_DIR,
+    /// with the job socket.
+    func configured(_ runner: HookRunner, strict: Bool?) -> HookRunner {
+        var step = runner
+        step.options.shellState = shell
+        step.options.strict = strict
+        step.options.topDir = tree.topDir
+        step.options.environment["HVCTL_JOBS_SOCKET"] = jobs.path
+        step.options.environment["HVCTL_EXECUTABLE"] = RuntimePaths.executable
+        return step
+    }
 
     /// extras.d's hooks, then the plugins, as run_phase runs them.
     public var hooks: [Hook] { extras + plugins.map(\.hook) }
@@ -42,43 +57,58 @@ public struct DevStackEnvironment: Sendable {
                     throw DevStackError.stepFailed("settings", detail: "cannot link \(file): \(String(cString: strerror(errno)))")
                 }
             }
-            var step = runner
-            step.options.shellState = shell
-            step.options.strict = false  // stack.sh sets errexit only after its settings
-            step.options.topDir = tree.topDir
+            var jobRunner = runner
+            jobRunner.options.topDir = tree.topDir
+            jobRunner.options.preludePath = ShellState.prelude().path
+            let jobs = try JobServer.start(in: shell, user: runner.options.user, runner: jobRunner)
+            var environment = DevStackEnvironment(tree: tree, shell: shell, settings: DevStackSettings.empty, extras: extras, jobs: jobs)
+            // stack.sh sets errexit only after its settings.
+            var step = environment.configured(runner, strict: false)
             step.options.environment["HVCTL_RC_DIR"] = shell.directory
             step.options.environment["HVCTL_SETTINGS"] = settingsFile
             if let forcedDriver { step.options.environment["HVCTL_VIRT_DRIVER"] = forcedDriver }
-            let report = try await step.run([DevStackSteps.hook(.settings)], .build)
+            let report: HookRunReport
+            do {
+                report = try await step.run([DevStackSteps.hook(.settings)], .build)
+            } catch {
+                _ = await jobs.finish()
+                throw error
+            }
             guard report.succeeded else {
+                _ = await jobs.finish()
                 throw DevStackError.stepFailed("settings", detail: report.hooks.first.map { "\($0.hook) \($0.result)" } ?? "interrupted")
             }
-            let settings: DevStackSettings
             do {
-                settings = try DevStackSettings.read(settingsFile)
+                environment.settings = try DevStackSettings.read(settingsFile)
             } catch {
+                _ = await jobs.finish()
                 throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
             }
-            return (DevStackEnvironment(tree: tree, shell: shell, settings: settings, extras: extras), report)
+            return (environment, report)
         } catch {
             shell.remove()
             throw error
         }
     }
 
-    /// Fetches and checks the plugins, then runs override_defaults, the libraries, the source
-    /// phase and the ready step. Reports every call, in order; stops at the first failure.
+    /// The plugins' checkouts, cloned when missing, held to the trust rule.
+    public mutating func fetchPlugins(trust: PathTrust) async throws {
+        var fetched: [DevStackPlugin] = []
+        for entry in settings.plugins {
+            fetched.append(try await DevStackPlugin.fetch(entry, trust: trust))
+        }
+        plugins = fetched
+        pluginsFetched = true
+    }
+
+    /// Fetches and checks the plugins (unless `fetchPlugins` did), then runs override_defaults,
+    /// the libraries, the source phase and the ready step. Reports every call, in order; stops
+    /// at the first failure.
     public mutating func prepare(
         runner: HookRunner, trust: PathTrust, strict: Bool, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
-        plugins = []
-        for entry in settings.plugins {
-            plugins.append(try await DevStackPlugin.fetch(entry, trust: trust))
-        }
-        var step = runner
-        step.options.shellState = shell
-        step.options.strict = strict
-        step.options.topDir = tree.topDir
+        if !pluginsFetched { try await fetchPlugins(trust: trust) }
+        let step = configured(runner, strict: strict)
         var report = HookRunReport(run: runner.options.run.value, mode: "devstack", phase: "environment", driver: runner.options.driver, hooks: [], interrupted: false)
         let sequence: [(HookCall, [Hook])] = [
             (.overrideDefaults, hooks), (.build, [DevStackSteps.hook(.libraries)]), (.source, hooks),
@@ -96,10 +126,7 @@ public struct DevStackEnvironment: Sendable {
     public func run(
         _ call: HookCall, runner: HookRunner, strict: Bool? = nil, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
-        var step = runner
-        step.options.shellState = shell
-        step.options.strict = strict
-        step.options.topDir = tree.topDir
+        let step = configured(runner, strict: strict)
         var report = try await step.run(hooks, call, onOutcome: onOutcome)
         let merge: DevStackSteps.Step? =
             switch call {
@@ -121,9 +148,13 @@ public struct DevStackEnvironment: Sendable {
         return try HookRunner.plan(hooks, call, options)
     }
 
-    /// Removes the run's shell state (passwords included).
-    public func finish() {
+    /// Stops the jobs nobody waited for (named in the result: DevStack only warns about
+    /// them), then removes the run's shell state, passwords included.
+    @discardableResult
+    public func finish() async -> [String] {
+        let unwaited = await jobs.finish()
         shell.remove()
+        return unwaited
     }
 }
 
@@ -140,5 +171,6 @@ extension HookRunReport {
         interrupted = interrupted || other.interrupted
         stoppedHook = stoppedHook ?? other.stoppedHook
         unrecorded = unrecorded || other.unrecorded
+        unwaitedJobs += other.unwaitedJobs
     }
 }

@@ -99,7 +99,7 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
     }
 
     /// The first word of every line that is not a comment, from every file in files/debs.
-    static func packages(in directory: String) -> [String] {
+    public static func packages(in directory: String) -> [String] {
         guard let names = try? DirectoryListing.names(of: directory) else { return [] }
         var packages: [String] = []
         for name in names.sorted() {

@@ -22,6 +22,9 @@ public struct DevStackSettings: Sendable, Equatable {
 
     public static let limit = 1 << 20
 
+    /// Before the settings step has run.
+    static let empty = DevStackSettings(virtDriver: "", dest: "", stackUser: "", enabledServices: "", plugins: [])
+
     public static func read(_ path: String) throws -> DevStackSettings {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { throw DevStackError.badSettings(path: path, reason: String(cString: strerror(errno))) }

@@ -59,6 +59,32 @@ public enum DevStackSteps {
         FILES=$TOP_DIR/files
         LAST_SPINNER_PID=""
         source $TOP_DIR/functions
+
+        # inc/async's jobs, as units of their own (hvctl's job server): DevStack's would run in
+        # the background of their caller's unit and die with it when the call ends.
+        function async_run {
+            local name=$1
+            shift
+            if [[ "$DEVSTACK_PARALLEL" != "True" ]]; then
+                echo "[Async ${name}]: Running synchronously: $*"
+                $*
+                return $?
+            fi
+            local state="${HVCTL_JOBS_SOCKET%/*}/job-${name}.state"
+            HVCTL_STATE_OUT=$state __hvctl_save_state || return
+            "$HVCTL_EXECUTABLE" job start "$name" "$state" -- $*
+        }
+        function async_runfunc {
+            async_run $1 $*
+        }
+        function async_wait {
+            "$HVCTL_EXECUTABLE" job wait "$@"
+        }
+        function async_cleanup {
+            [[ "$DEVSTACK_PARALLEL" != "True" ]] && return 0
+            "$HVCTL_EXECUTABLE" job wait --all
+        }
+
         source $TOP_DIR/lib/stack
         GetDistro
 

@@ -32,6 +32,8 @@ public struct HookRunReport: Sendable, Equatable, Codable {
     /// journald did not take the run's start marker (it is not running): the hooks' output
     /// is not being recorded.
     public var unrecorded = false
+    /// DevStack mode: async jobs nobody waited for, stopped when the run ended.
+    public var unwaitedJobs: [String] = []
 
     public var succeeded: Bool { !interrupted && hooks.allSatisfy(\.succeeded) }
 

@@ -112,6 +112,33 @@ public struct HookRunner: Sendable {
         return s
     }
 
+    /// One async job (`async_runfunc NAME FUNC ARGS`): `command` in the shell state its caller
+    /// had at the moment of the call (`state`), as the unit `hvctl-RUN-job-NAME.service`, as
+    /// the hooks' user, its output in the journal with the run's fields and HVCTL_JOB.
+    public static func jobService(name: String, command: [String], state: String, _ o: Options) throws -> TransientService {
+        let unit = "hvctl-\(o.run)-job-\(name).service"
+        guard UnitName.isValid(unit) else { throw HookError.unitNameTooLong(hook: "job \(name)", unit: unit) }
+        var s = TransientService(name: unit, command: ["/bin/bash", "-c", #"source "$HVCTL_PRELUDE"; "$@""#, name] + command)
+        s.description = "hvctl async job \(name) (run \(o.run))"
+        var env = o.environment
+        env["VIRT_DRIVER"] = o.driver
+        env["TOP_DIR"] = o.topDir
+        env["HVCTL_RUN"] = o.run.value
+        env["HVCTL_JOB"] = name
+        env["HVCTL_PRELUDE"] = o.preludePath
+        env["HVCTL_STATE_IN"] = state
+        s.environment = env
+        s.workingDirectory = o.topDir
+        s.slice = o.slice
+        s.runtimeMax = o.timeout
+        s.syslogIdentifier = "job:\(name)"
+        s.logExtraFields = ["HVCTL_RUN": o.run.value, "HVCTL_JOB": name]
+        s.unlimitedLogRate = true
+        s.user = o.user
+        s.extraProperties.append(("TimeoutStopUSec", .uint64(UInt64(Self.stopGrace.components.seconds) * 1_000_000)))
+        return s
+    }
+
     /// Runs `hooks` for `call`. In `stack` the first failure ends the phase; in `unstack` and
     /// `clean` every hook runs. `onOutcome` sees each result as it happens. Cancelling the
     /// task (SIGINT/SIGTERM) stops the running unit, then returns with `interrupted` set.

@@ -59,7 +59,7 @@ public actor ShellState {
         current = path
     }
 
-    static func isComplete(_ path: String) -> Bool {
+    public static func isComplete(_ path: String) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return false }
         defer { close(fd) }

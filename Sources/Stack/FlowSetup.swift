@@ -25,7 +25,7 @@ public enum FlowSetup {
                 do {
                     selection = try DriverSelection.fromDevStack(environment.settings.virtDriver, preferred: preferred)
                 } catch {
-                    environment.finish()
+                    await environment.finish()
                     throw error
                 }
                 start = environment
@@ -35,7 +35,7 @@ public enum FlowSetup {
             let session = try await DriverSession.open(driverName: driver, settings: settings, run: run, selection: selection, progress: progress)
             return (session, start)
         } catch {
-            start?.finish()
+            await start?.finish()
             throw error
         }
     }

@@ -147,7 +147,18 @@ public struct HookPhase: Sendable {
         public var ignored: [IgnoredEntry]
         /// DevStack mode only.
         public var topDir: String?
-        public var plugins: [DevStackSettings.PluginEntry]?
+        public var plugins: [Plugin]?
+
+        public struct Plugin: Sendable, Codable {
+            public var name: String
+            public var url: String
+            public var branch: String
+            public var directory: String
+            /// false: the next run clones it.
+            public var present: Bool
+            /// What its devstack/files/debs lists, once it is there.
+            public var packages: [String]
+        }
     }
 
     public func listing(manager: @Sendable () async throws -> SystemdManager) async throws -> Listing {
@@ -158,8 +169,13 @@ public struct HookPhase: Sendable {
             let forced = driver.source == "--driver" ? driver.name : nil
             if let (environment, _) = try await buildEnvironment(run: run, manager: try await manager(), forcedDriver: forced) {
                 listing.topDir = environment.tree.topDir
-                listing.plugins = environment.settings.plugins
-                environment.finish()
+                listing.plugins = environment.settings.plugins.map {
+                    let present = FileManager.default.fileExists(atPath: $0.directory)
+                    return Listing.Plugin(
+                        name: $0.name, url: $0.url, branch: $0.branch, directory: $0.directory, present: present,
+                        packages: present ? DevStackPlugin.packages(in: $0.directory + "/devstack/files/debs") : [])
+                }
+                await environment.finish()
             }
         }
         return listing
@@ -171,14 +187,18 @@ public struct HookPhase: Sendable {
         guard case (var environment, let built)? = try await buildEnvironment(run: run, manager: manager, forcedDriver: forced) else {
             return HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: driver.name, hooks: [], interrupted: false)
         }
-        defer { environment.finish() }
         var report = HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: environment.settings.virtDriver, hooks: [], interrupted: false)
         built.hooks.forEach(onOutcome)
         report.append(built)
-        let runner = runner(run: run, manager: manager)
-        report.append(try await environment.prepare(runner: runner, trust: trust, strict: call.stopsAtFirstFailure, onOutcome: onOutcome))
-        guard report.succeeded else { return report }
-        report.append(try await environment.run(call, runner: runner, onOutcome: onOutcome))
+        do {
+            let runner = runner(run: run, manager: manager)
+            report.append(try await environment.prepare(runner: runner, trust: trust, strict: call.stopsAtFirstFailure, onOutcome: onOutcome))
+            if report.succeeded { report.append(try await environment.run(call, runner: runner, onOutcome: onOutcome)) }
+        } catch {
+            await environment.finish()
+            throw error
+        }
+        report.unwaitedJobs = await environment.finish()
         return report
     }
 }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 import Hypervisors
@@ -68,10 +69,5 @@ public enum RunGuard {
     }
 
     /// This program's own path, for units that run hvctl again.
-    static var executable: String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static var executable: String { RuntimePaths.executable }
 }

@@ -3,6 +3,8 @@ public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownDriver(String, source: String)
     case timedOut(String, after: Duration)
     case invalidValue(String, String, expected: String)
+    /// The flow's job server said no (a bad name, a job of that name running already, …).
+    case jobRefused(String)
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) did not answer within \(after)"
         case .invalidValue(let name, let value, let expected):
             return "invalid \(name) '\(value)': expected \(expected)"
+        case .jobRefused(let reason):
+            return reason
         }
     }
 }

@@ -121,10 +121,6 @@ public struct StackFlow: Sendable {
         var devstack: DevStackEnvironment?
         var start = devstackStart
         var environments = 0
-        defer {
-            devstack?.finish()
-            start?.finish()
-        }
         for step in Self.steps(flow, devstack: hooks.devstack != nil) {
             onEvent(.step(step.name))
             let clock = ContinuousClock()
@@ -133,10 +129,10 @@ public struct StackFlow: Sendable {
             var detail: String?
             do {
                 if step.environment {
-                    devstack?.finish()
+                    await finish(devstack)
                     devstack = nil
                     let reused = start.flatMap { $0.settings.virtDriver == driver.name ? $0 : nil }
-                    if reused == nil { start?.finish() }
+                    if reused == nil { await finish(start) }
                     start = nil
                     environments += 1
                     let report: HookRunReport
@@ -174,6 +170,8 @@ public struct StackFlow: Sendable {
                 if stopsEarly || detail == "interrupted" { break }
             }
         }
+        await finish(devstack)
+        await finish(start)
         record.ended = Date()
         record.succeeded = firstFailure == nil
         let finished = record
@@ -184,6 +182,15 @@ public struct StackFlow: Sendable {
             if flow != "stack" && $0.activeDriver == driver.name { $0.activeDriver = nil }
         }
         if let firstFailure { throw firstFailure }
+    }
+
+    /// Stops the environment's jobs nobody waited for, saying so, and removes its state.
+    private func finish(_ environment: DevStackEnvironment?) async {
+        guard let environment else { return }
+        let unwaited = await environment.finish()
+        if !unwaited.isEmpty {
+            context.progress("async jobs nobody waited for were stopped: \(unwaited.joined(separator: ", "))")
+        }
     }
 
     private func failureDetail(_ report: HookRunReport) -> String {
@@ -210,9 +217,20 @@ public struct StackFlow: Sendable {
         }
         do {
             let runner = phase.runner(run: context.run, manager: context.systemd)
+            try await environment.fetchPlugins(trust: phase.trust)
+            // Before pre-install, as stack.sh installs its packages before that phase.
+            let missing = PackageInstaller.missing(environment.plugins.flatMap(\.packages))
+            if !missing.isEmpty {
+                if context.settings.installPackages && flow == "stack" {
+                    context.progress("installing the plugins' packages (devstack/files/debs): \(missing.joined(separator: " "))")
+                    try await PackageInstaller.install(missing, context)
+                } else {
+                    context.progress("the plugins list packages that are not installed: \(missing.joined(separator: " ")) (--install-packages installs them)")
+                }
+            }
             report.append(try await environment.prepare(runner: runner, trust: phase.trust, strict: flow == "stack") { onEvent(.hook($0)) })
         } catch {
-            environment.finish()
+            await environment.finish()
             throw error
         }
         return (environment, report)

@@ -83,8 +83,8 @@ struct HooksListCommand: AsyncParsableCommand {
             if listing.hooks.isEmpty && (listing.plugins ?? []).isEmpty { say("no hooks") }
             for hook in listing.hooks { say("  \(hook.file)") }
             for plugin in listing.plugins ?? [] {
-                let present = FileManager.default.fileExists(atPath: plugin.directory)
-                say("  plugin:\(plugin.name)  (enable_plugin in local.conf: \(plugin.directory)\(present ? "" : ", not there yet: cloned from \(plugin.url) on the next run"))")
+                say("  plugin:\(plugin.name)  (enable_plugin in local.conf: \(plugin.directory)\(plugin.present ? "" : ", not there yet: cloned from \(plugin.url) on the next run"))")
+                if !plugin.packages.isEmpty { say("      packages (devstack/files/debs): \(plugin.packages.joined(separator: " "))") }
             }
             for entry in listing.ignored { say("  ignored: \(entry.file) (\(entry.reason))") }
         }

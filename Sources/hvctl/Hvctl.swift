@@ -32,7 +32,7 @@ struct Hvctl: AsyncParsableCommand {
         subcommands: [
             StartCommand.self, StopCommand.self, StatusCommand.self, InstanceCommand.self, CleanupCommand.self, ReapCommand.self,
             StackCommand.self, UnstackCommand.self, CleanCommand.self, SwitchCommand.self,
-            DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self,
+            DriversCommand.self, HooksCommand.self, LogsCommand.self, DoctorCommand.self, JobCommand.self,
         ]
     )
 

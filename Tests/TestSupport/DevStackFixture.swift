@@ -83,5 +83,6 @@ public struct DevStackFixture {
     public struct FixtureMissing: Error, CustomStringConvertible {
         public var reason = skipReason
         public var description: String { reason }
+        public init(reason: String = skipReason) { self.reason = reason }
     }
 }

@@ -33,6 +33,13 @@ struct DevStackTests {
         try Witness.run([hvctlBinary] + args + ["--top-dir", f.top, "--env", "OUT=\(f.out)"], environment: f.env.merging(env) { $1 })
     }
 
+    /// `hvctl hooks list -o json`, parsed.
+    func listing(_ f: DevStackFixture) throws -> [String: Any] {
+        let out = try Witness.run([hvctlBinary, "hooks", "list", "-o", "json", "--top-dir", f.top], environment: f.env)
+        #expect(out.status == 0, "\(out.stderr)")
+        return try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
     func topDirListing(_ f: DevStackFixture) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: f.top).sorted()
     }
@@ -105,5 +112,152 @@ struct DevStackTests {
         let calls = f.read("calls").split(separator: "\n").map { $0.replacingOccurrences(of: " VIRT_DRIVER=fake", with: "") }
         #expect(calls == ["override_defaults", "source", "unstack", "override_defaults", "source", "clean"])
         #expect(out.stdout.components(separatedBy: "devstack:settings").count - 1 == 2, "two environments: \(out.stdout)")
+    }
+}
+
+/// A DevStack plugin as a git repository the test serves by a file:// URL.
+struct TinyPlugin {
+    let source: String
+
+    init(in f: DevStackFixture) throws {
+        source = f.root + "/src/tiny"
+        let devstack = source + "/devstack"
+        try FileManager.default.createDirectory(atPath: devstack + "/files/debs", withIntermediateDirectories: true)
+        let files = [
+            "override-defaults": #"TINY_OVERRIDE=from-override-defaults; echo "tiny override-defaults" >>"$OUT/calls""#,
+            "settings": #"enable_service tiny-svc; TINY_SETTING=from-settings; echo "tiny settings TINY_OVERRIDE=$TINY_OVERRIDE" >>"$OUT/calls""#,
+            "plugin.sh": #"""
+                if is_service_enabled tiny-svc; then
+                    echo "tiny plugin.sh $* TINY_SETTING=$TINY_SETTING NOVA_CONF=$NOVA_CONF" >>"$OUT/calls"
+                fi
+                """#,
+            "files/debs/tiny": "tiny-package-one\ntiny-package-two # why it is needed\n# a comment\n",
+        ]
+        for (name, text) in files {
+            try (text + "\n").write(toFile: devstack + "/" + name, atomically: false, encoding: .utf8)
+        }
+        for command in [
+            ["git", "-C", source, "init", "-q", "-b", "master"], ["git", "-C", source, "add", "."],
+            ["git", "-C", source, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"],
+        ] {
+            let out = try Witness.run(command)
+            guard out.status == 0 else { throw DevStackFixture.FixtureMissing(reason: out.stderr) }
+        }
+    }
+
+    var url: String { "file://" + source }
+}
+
+extension DevStackTests {
+    @Test("enable_plugin: cloned from a file:// URL into $DEST/NAME; override-defaults, settings and plugin.sh run after extras.d, in state; files/debs listed")
+    func tinyPlugin() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        let tiny = try TinyPlugin(in: f)
+        try f.writeLocalConf(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "enable_plugin tiny \(tiny.url) master"])
+        try f.addHook("50-probe.sh", probeHook)
+
+        let plugins = try listing(f)["plugins"] as? [[String: Any]] ?? []
+        #expect(plugins.map { $0["name"] as? String } == ["tiny"])
+        #expect(plugins.first?["directory"] as? String == f.dest + "/tiny")
+        #expect(!FileManager.default.fileExists(atPath: f.dest + "/tiny"), "listing clones nothing")
+
+        let out = try hvctl(f, ["hooks", "run", "stack", "install"])
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        #expect(FileManager.default.fileExists(atPath: f.dest + "/tiny/devstack/plugin.sh"), "cloned into $DEST/tiny")
+        let calls = f.read("calls").split(separator: "\n").map(String.init)
+        #expect(calls == [
+            "override_defaults VIRT_DRIVER=fake", "tiny override-defaults",
+            "source VIRT_DRIVER=fake", "tiny settings TINY_OVERRIDE=from-override-defaults",
+            "stack install VIRT_DRIVER=fake", "tiny plugin.sh stack install TINY_SETTING=from-settings NOVA_CONF=/etc/nova/nova.conf",
+        ])
+        #expect(out.stdout.contains("plugin:tiny  stack install"), "\(out.stdout)")
+        // Its checkout is there now: the listing names its packages.
+        let packages = (try listing(f)["plugins"] as? [[String: Any]])?.first?["packages"] as? [String]
+        #expect(packages == ["tiny-package-one", "tiny-package-two"])
+    }
+
+    @Test("enable_plugin with no checkout and an unreachable URL stops with one line saying where to put it")
+    func pluginMissing() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "enable_plugin nowhere file:///nonexistent/nowhere"])
+        defer { f.remove() }
+        let out = try hvctl(f, ["hooks", "run", "stack", "install"])
+        #expect(out.status != 0)
+        let error = out.stderr.split(separator: "\n").filter { $0.contains("nowhere") }
+        #expect(error.count == 1, "\(out.stderr)")
+        #expect(error.first?.contains("\(f.dest)/nowhere") == true && error.first?.contains("git clone") == true, "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.dest + "/nowhere"), "no half-made checkout")
+    }
+}
+
+/// Starts jobs in stack install, waits for them in test-config.
+let asyncHook = #"""
+    if [[ "$1" == "stack" && "$2" == "install" ]]; then
+        JOB_INPUT=set-before-the-call
+        slow_job() { sleep 1; echo "slow job saw JOB_INPUT=$JOB_INPUT as $(id -un)" >"$OUT/slow-job"; }
+        async_runfunc slow_job
+        JOB_INPUT=changed-after-the-call
+        if [[ ${WITH_BAD_JOB:-} == yes ]]; then
+            bad_job() { echo "bad job output"; return 3; }
+            async_runfunc bad_job
+        fi
+        if [[ ${WITH_FORGOTTEN_JOB:-} == yes ]]; then
+            forgotten_job() { sleep 600; }
+            async_runfunc forgotten_job
+        fi
+    fi
+    if [[ "$1" == "stack" && "$2" == "test-config" ]]; then
+        [[ -e "$OUT/slow-job" ]] && echo "the job ran to its end before the wait" >"$OUT/early"
+        async_wait slow_job
+        echo "waited: $(cat "$OUT/slow-job")" >"$OUT/waited"
+        if [[ ${WITH_BAD_JOB:-} == yes ]]; then
+            async_wait bad_job
+        fi
+    fi
+    """#
+
+extension DevStackTests {
+    @Test("an async job started in stack install runs as its own unit from the caller's state, outlives the call, and is waited for in test-config")
+    func asyncJob() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try f.addHook("50-async.sh", asyncHook)
+        let out = try hvctl(f, ["stack"])
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        #expect(f.read("waited") == "waited: slow job saw JOB_INPUT=set-before-the-call as root\n")
+        let units = try Witness.run(["journalctl", "-o", "cat", "--no-pager", "HVCTL_JOB=slow_job", "-n", "50"]).stdout
+        #expect(units.contains("slow job") || f.read("slow-job").contains("slow job"))
+        let unit = try Witness.run(["journalctl", "-o", "json", "--no-pager", "HVCTL_JOB=slow_job", "-n", "1"]).stdout
+        #expect(unit.contains("-job-slow_job.service"), "the job ran as hvctl-RUN-job-slow_job.service: \(unit)")
+    }
+
+    @Test("a failed job fails its async_wait with the job's exit code and last lines; a job never waited for is stopped and reported")
+    func asyncJobFailures() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try f.addHook("50-async.sh", asyncHook)
+        let failed = try hvctl(f, ["stack", "--env", "WITH_BAD_JOB=yes"])
+        #expect(failed.status != 0)
+        #expect(failed.stdout.contains("FAIL  50-async.sh  stack test-config  exit 3"), "\(failed.stdout)")
+        #expect(failed.stdout.contains("bad job output"), "the job's last lines: \(failed.stdout)")
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let forgotten = try hvctl(f, ["stack", "--env", "WITH_FORGOTTEN_JOB=yes"])
+        #expect(forgotten.status == 0, "\(forgotten.stdout)\n\(forgotten.stderr)")
+        #expect(clock.now - start < .seconds(60), "the forgotten job (sleep 600) did not hold the flow")
+        #expect(forgotten.stderr.contains("forgotten_job"), "reported: \(forgotten.stderr)")
+        #expect(try loadedUnits(matching: "hvctl-*-job-forgotten_job.service").isEmpty, "stopped")
+    }
+
+    @Test("DEVSTACK_PARALLEL=False runs the job in its caller, as DevStack does")
+    func asyncSynchronous() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "DEVSTACK_PARALLEL=False"])
+        defer { f.remove() }
+        try f.addHook("50-async.sh", asyncHook)
+        let out = try hvctl(f, ["stack"])
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        #expect(f.read("early") == "the job ran to its end before the wait\n")
+        #expect(f.read("waited").contains("JOB_INPUT=set-before-the-call"))
     }
 }

@@ -1,0 +1,186 @@
+import Core
+import Foundation
+import Glibc
+import Hooks
+import Systemd
+
+/// inc/async's jobs as units: the flow's hvctl listens on `jobs.sock` in the run's shell
+/// directory, and DevStack's async_run / async_wait (hvctl's versions, defined in the settings
+/// step) ask it, through `hvctl job`, to start a job as `hvctl-RUN-job-NAME.service` or to
+/// wait for one. A job outlives the call and the phase that started it, and is waited for by
+/// name from a later one; one never waited for is stopped when the flow ends.
+///
+/// Who may ask: the directory is the hooks' user's, mode 0700, so only that user and root can
+/// reach the socket; a job always runs as the hooks' user (a --user hook never starts a root
+/// job), from a state file in that directory.
+public final class JobServer: Sendable {
+    public let path: String
+    private let listener: Int32
+    private let table: JobTable
+
+    public static func start(in shell: ShellState, user: String?, runner: HookRunner) throws -> JobServer {
+        let path = shell.directory + "/jobs.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw JobError.socket(path, String(cString: strerror(errno))) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard JobSocket.fill(&address, path) else {
+            close(fd)
+            throw JobError.socket(path, "the path is too long for a socket")
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw JobError.socket(path, reason)
+        }
+        if let user, let entry = getpwnam(user) { chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) }
+        chmod(path, 0o600)
+        let server = JobServer(path: path, listener: fd, table: JobTable(directory: shell.directory, runner: runner))
+        let thread = Thread { [server] in server.accepting() }
+        thread.name = "hvctl-jobs"
+        thread.start()
+        return server
+    }
+
+    private init(path: String, listener: Int32, table: JobTable) {
+        self.path = path
+        self.listener = listener
+        self.table = table
+    }
+
+    /// The accept loop, on a thread of its own (accept blocks). Each request is read here,
+    /// bounded by a receive timeout, and answered from a task: a wait lasts as long as its job.
+    private func accepting() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                break  // shut down
+            }
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let data = JobSocket.readAll(connection, limit: 1 << 20)
+            let table = self.table
+            Task {
+                let response: JobResponse
+                if let request = try? JSONDecoder().decode(JobRequest.self, from: data) {
+                    response = await table.handle(request)
+                } else {
+                    response = JobResponse(error: "not a job request")
+                }
+                var answer = (try? JSONEncoder().encode(response)) ?? Data()
+                answer.append(10)
+                _ = JobSocket.writeAll(connection, answer)
+                close(connection)
+            }
+        }
+        close(listener)
+    }
+
+    /// Ends the server: no new requests; jobs never waited for are stopped (DevStack only
+    /// warns about them) and named in the result.
+    public func finish() async -> [String] {
+        shutdown(listener, Int32(SHUT_RDWR))
+        unlink(path)
+        return await table.stopUnwaited()
+    }
+}
+
+/// The jobs of one flow, by name, in the order they started.
+actor JobTable {
+    struct Job {
+        var unit: String
+        var task: Task<JobResponse.Finished, Never>
+    }
+
+    let directory: String
+    let runner: HookRunner
+    private var jobs: [String: Job] = [:]
+    private var order: [String] = []
+
+    init(directory: String, runner: HookRunner) {
+        self.directory = directory
+        self.runner = runner
+    }
+
+    func handle(_ request: JobRequest) async -> JobResponse {
+        switch request.operation {
+        case .start: return start(request)
+        case .wait: return await wait(request.names)
+        case .waitAll: return await wait(order)
+        }
+    }
+
+    private func start(_ request: JobRequest) -> JobResponse {
+        guard let name = request.names.first, request.names.count == 1, DevStackPlugin.isValidName(name) else {
+            return JobResponse(error: "a job's name must be letters, digits, '.', '_' or '-'")
+        }
+        guard jobs[name] == nil else { return JobResponse(error: "job \(name) is running already; wait for it first") }
+        guard let command = request.command, !command.isEmpty else { return JobResponse(error: "job \(name) has no command") }
+        guard let state = request.state, (state as NSString).deletingLastPathComponent == directory, ShellState.isComplete(state) else {
+            return JobResponse(error: "job \(name): its caller's shell state must be a complete state file in \(directory)")
+        }
+        let service: TransientService
+        do {
+            service = try HookRunner.jobService(name: name, command: command, state: state, runner.options)
+        } catch {
+            return JobResponse(error: "\(error)")
+        }
+        let waitLimit = runner.options.timeout + .seconds(60)
+        let task = Task { () -> JobResponse.Finished in
+            let clock = ContinuousClock()
+            let began = clock.now
+            var finished = JobResponse.Finished(name: name, unit: service.name, result: "failed", exitStatus: 1, seconds: 0)
+            do {
+                // A connection of its own: a job's wait must not hold up the hooks' units.
+                let manager = try await SystemdManager.connect()
+                let result = try await manager.run(service, waitLimit: waitLimit)
+                finished.result = result.result
+                finished.exitStatus = result.exitStatus
+            } catch {
+                finished.lastLines = ["hvctl could not run the job: \(error)"]
+            }
+            finished.seconds = (clock.now - began).inSeconds
+            if finished.result != "success", finished.lastLines == nil {
+                finished.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
+            }
+            return finished
+        }
+        jobs[name] = Job(unit: service.name, task: task)
+        order.append(name)
+        return JobResponse(unit: service.name)
+    }
+
+    /// In order, stopping at the first that failed, as inc/async's async_wait does.
+    private func wait(_ names: [String]) async -> JobResponse {
+        var response = JobResponse()
+        for name in names {
+            guard let job = jobs[name] else {
+                response.unknown.append(name)
+                continue
+            }
+            let finished = await job.task.value
+            jobs[name] = nil
+            order.removeAll { $0 == name }
+            response.finished.append(finished)
+            if finished.result != "success" { break }
+        }
+        return response
+    }
+
+    func stopUnwaited() async -> [String] {
+        let names = order
+        for name in names {
+            guard let job = jobs[name] else { continue }
+            job.task.cancel()  // SystemdManager.run stops the unit when its wait is cancelled
+            _ = await job.task.value
+        }
+        jobs = [:]
+        order = []
+        return names
+    }
+}
