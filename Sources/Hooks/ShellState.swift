@@ -104,8 +104,8 @@ public actor ShellState {
         fi
 
         __hvctl_save_state() {
-            local __hvctl_status=$? __hvctl_name IFS=$' \t\n'
-            { set +o xtrace; } 2>/dev/null
+            # Silent under a hook's xtrace: its state is not its output.
+            { local __hvctl_status=$? __hvctl_name IFS=$' \t\n'; set +o xtrace; } 2>/dev/null
             set +o errexit +o nounset
             [[ -n ${HVCTL_STATE_OUT:-} ]] || return $__hvctl_status
             {

@@ -261,3 +261,49 @@ extension DevStackTests {
         #expect(f.read("waited").contains("JOB_INPUT=set-before-the-call"))
     }
 }
+
+extension DevStackTests {
+    @Test("80-tempest.sh with tempest enabled gets as far as a stack.sh-like bash gets offline: its install job's git clone fails, and nothing is missing")
+    func tempestOffline() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake"])  // stackrc enables tempest
+        defer { f.remove() }
+        let out = try hvctl(f, ["stack"])
+        #expect(out.status != 0)
+        #expect(out.stdout.contains("ok    80-tempest.sh  stack install"), "install only starts the job: \(out.stdout)")
+        #expect(out.stdout.contains("FAIL  80-tempest.sh  stack test-config"), "async_wait install_tempest fails: \(out.stdout)")
+        #expect(out.stdout.contains("[Async install_tempest]: FAILED"), "\(out.stdout)")
+        #expect(out.stdout.contains("git call failed") && out.stdout.contains("tempest"), "the clone is what fails offline: \(out.stdout)")
+        #expect(!out.stdout.contains("command not found"), "\(out.stdout)")
+    }
+
+    @Test("devstack-plugin-container through enable_plugin: its settings enable container, its plugin.sh runs in each phase; install fails offline as under stack.sh, post-config rewrites Docker's config")
+    func containerPlugin() throws {
+        guard let plugin = DevStackFixture.snapshot("devstack-plugin-container") else { throw DevStackFixture.FixtureMissing() }
+        let f = try DevStackFixture(localrc: [
+            "VIRT_DRIVER=fake", "disable_service tempest",
+            "enable_plugin devstack-plugin-container https://opendev.org/openstack/devstack-plugin-container",
+        ])
+        defer { f.remove() }
+        try DevStackFixture.copy(plugin, to: f.dest + "/devstack-plugin-container")
+        try f.addHook("50-services.sh", #"if is_service_enabled container; then echo "$* container" >>"$OUT/enabled"; fi"#)
+
+        let install = try hvctl(f, ["hooks", "run", "stack", "install"])
+        #expect(install.status != 0)
+        #expect(install.stdout.contains("FAIL  plugin:devstack-plugin-container  stack install"), "\(install.stdout)")
+        #expect(!install.stdout.contains("command not found"), "\(install.stdout)")
+        #expect(f.read("enabled").contains("stack install container"), "its settings enabled container before extras.d's install")
+
+        // post-config rewrites daemon.json and restarts Docker (here the restart fails: the
+        // drop-in's dockerd competes with docker.socket); put Docker back as it was after.
+        defer {
+            _ = try? Witness.run(["rm", "-f", "/etc/systemd/system/docker.service.d/docker.conf", "/etc/docker/daemon.json"])
+            _ = try? Witness.run(["systemctl", "daemon-reload"])
+            ensureDockerRunning()
+        }
+        let postConfig = try hvctl(f, ["hooks", "run", "stack", "post-config"])
+        #expect(postConfig.stdout.contains("plugin:devstack-plugin-container  stack post-config"), "\(postConfig.stdout)")
+        let daemon = (try? String(contentsOfFile: "/etc/docker/daemon.json", encoding: .utf8)) ?? ""
+        #expect(daemon.contains(#""group": "stack""#), "configure_docker wrote daemon.json: \(daemon)")
+        #expect(FileManager.default.fileExists(atPath: "/etc/systemd/system/docker.service.d/docker.conf"))
+    }
+}
