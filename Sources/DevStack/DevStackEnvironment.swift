@@ -47,7 +47,7 @@ public struct DevStackEnvironment: Sendable {
         tree: DevStackTree, extras: [Hook], runner: HookRunner, forcedDriver: String?, name: String
     ) async throws -> (DevStackEnvironment, HookRunReport) {
         try await DevStackSteps.install()
-        let shell = try ShellState.create(name: name, user: runner.options.user)
+        let shell = try ShellState.create(name: name)
         do {
             let settingsFile = shell.directory + "/settings"
             // stackrc looks for localrc where it is itself: a stand-in for TOP_DIR holding links
@@ -61,6 +61,12 @@ public struct DevStackEnvironment: Sendable {
             jobRunner.options.topDir = tree.topDir
             jobRunner.options.preludePath = ShellState.prelude().path
             let jobs = try JobServer.start(in: shell, user: runner.options.user, runner: jobRunner)
+            do {
+                try shell.hand(to: runner.options.user)
+            } catch {
+                _ = await jobs.finish()
+                throw error
+            }
             var environment = DevStackEnvironment(tree: tree, shell: shell, settings: DevStackSettings.empty, extras: extras, jobs: jobs)
             // stack.sh sets errexit only after its settings.
             var step = environment.configured(runner, strict: false)
@@ -92,10 +98,10 @@ public struct DevStackEnvironment: Sendable {
     }
 
     /// The plugins' checkouts, cloned when missing, held to the trust rule.
-    public mutating func fetchPlugins(trust: PathTrust) async throws {
+    public mutating func fetchPlugins(trust: PathTrust, runner: HookRunner) async throws {
         var fetched: [DevStackPlugin] = []
         for entry in settings.plugins {
-            fetched.append(try await DevStackPlugin.fetch(entry, trust: trust))
+            fetched.append(try await DevStackPlugin.fetch(entry, trust: trust, runner: runner))
         }
         plugins = fetched
         pluginsFetched = true
@@ -107,7 +113,7 @@ public struct DevStackEnvironment: Sendable {
     public mutating func prepare(
         runner: HookRunner, trust: PathTrust, strict: Bool, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
-        if !pluginsFetched { try await fetchPlugins(trust: trust) }
+        if !pluginsFetched { try await fetchPlugins(trust: trust, runner: runner) }
         let step = configured(runner, strict: strict)
         var report = HookRunReport(run: runner.options.run.value, mode: "devstack", phase: "environment", driver: runner.options.driver, hooks: [], interrupted: false)
         let sequence: [(HookCall, [Hook])] = [

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Glibc
 import Hooks
+import Systemd
 
 /// A plugin enabled with `enable_plugin NAME URL [REF]`, at its checkout ($DEST/NAME, as
 /// DevStack's GITDIR has it). Its devstack/override-defaults, devstack/settings and
@@ -28,8 +29,10 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
     }
 
     /// The plugin's checkout, cloned with git when it is missing, then held to the trust rule
-    /// (every file in it runs as the hooks' user, root by default). `timeout` bounds the clone.
-    public static func fetch(_ entry: DevStackSettings.PluginEntry, trust: PathTrust, timeout: Duration = .seconds(600)) async throws -> DevStackPlugin {
+    /// (every file in it runs as the hooks' user, root by default). The clone is a unit of its
+    /// own, `hvctl-RUN-clone-NAME.service`, as the hooks' user: with --user, that user's
+    /// shell wrote the settings naming URL and directory, so root never clones to them.
+    public static func fetch(_ entry: DevStackSettings.PluginEntry, trust: PathTrust, runner: HookRunner) async throws -> DevStackPlugin {
         guard isValidName(entry.name) else { throw DevStackError.badPluginName(entry.name) }
         let directory = RuntimePaths.normalized(entry.directory)
         var cloned = false
@@ -38,14 +41,15 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
             let parent = (directory as NSString).deletingLastPathComponent
             // Never clone into a place someone else controls: the checkout would be theirs.
             try trust.verifyExistingPrefix(parent)
-            if lstat(parent, &st) != 0 {
+            if lstat(parent, &st) != 0 && runner.options.user == nil {
+                // stack.sh makes $DEST when it is missing; as root, so does hvctl.
                 guard mkdir(parent, 0o755) == 0 || errno == EEXIST else {
                     throw DevStackError.pluginMissing(
                         name: entry.name, url: entry.url, directory: directory, reason: "cannot create \(parent): \(String(cString: strerror(errno)))")
                 }
             }
             try trust.verify(parent, as: .directory)
-            try await clone(entry, into: directory, timeout: timeout)
+            try await clone(entry, into: directory, runner: runner)
             cloned = true
         }
         let physical = try trust.verifyTree(directory)
@@ -59,42 +63,34 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
     }
 
     /// `git clone --branch REF URL DIR`, bounded, never prompting; a failure names git's reason.
-    static func clone(_ entry: DevStackSettings.PluginEntry, into directory: String, timeout: Duration) async throws {
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        var arguments = ["clone", "--quiet"]
+    static func clone(_ entry: DevStackSettings.PluginEntry, into directory: String, runner: HookRunner) async throws {
+        var arguments = ["/usr/bin/git", "clone", "--quiet"]
         if !entry.branch.isEmpty { arguments += ["--branch", entry.branch] }
-        git.arguments = arguments + ["--", entry.url, directory]
-        git.environment = ["PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "HOME": "/nonexistent", "LC_ALL": "C"]
-        let errors = Pipe()
-        git.standardError = errors
-        git.standardOutput = FileHandle.nullDevice
-        git.standardInput = FileHandle.nullDevice
+        var service = TransientService(name: "hvctl-\(runner.options.run)-clone-\(entry.name).service", command: arguments + ["--", entry.url, directory])
+        service.description = "hvctl: clone DevStack plugin \(entry.name) from \(entry.url)"
+        service.environment = ["GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"]
+        service.workingDirectory = "/"
+        service.slice = runner.options.slice
+        service.runtimeMax = .seconds(600)
+        service.syslogIdentifier = "clone:\(entry.name)"
+        service.logExtraFields = ["HVCTL_RUN": runner.options.run.value]
+        service.user = runner.options.user
+        let result: TransientResult
         do {
-            try git.run()
+            result = try await runner.manager.run(service)
         } catch {
-            throw DevStackError.pluginMissing(name: entry.name, url: entry.url, directory: directory, reason: "git cannot run: \(error)")
+            throw DevStackError.pluginMissing(name: entry.name, url: entry.url, directory: directory, reason: "\(error)")
         }
-        // Polled, not waited for on a thread: a hung clone (a URL that never answers) is killed.
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        var finished = true
-        while git.isRunning {
-            if clock.now > end {
-                git.terminate()
-                finished = false
-                break
+        guard result.succeeded else {
+            let last = (try? await HookLog.lastLines(of: service.name, count: 1))?.last
+            // Half a clone would be taken for the plugin by the next run. Root removes only
+            // its own: a --user clone is that user's directory to swap links into.
+            var st = stat()
+            if runner.options.user == nil, lstat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+                try? FileManager.default.removeItem(atPath: directory)
             }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        git.waitUntilExit()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-        guard finished, git.terminationStatus == 0 else {
-            // Half a clone would be taken for the plugin by the next run.
-            try? FileManager.default.removeItem(atPath: directory)
-            let reason = finished ? (message.isEmpty ? "git exited \(git.terminationStatus)" : message) : "git took longer than \(timeout)"
-            throw DevStackError.pluginMissing(name: entry.name, url: entry.url, directory: directory, reason: reason)
+            throw DevStackError.pluginMissing(
+                name: entry.name, url: entry.url, directory: directory, reason: last ?? "git exited \(result.exitStatus)")
         }
     }
 

@@ -18,6 +18,7 @@ public final class JobServer: Sendable {
     private let listener: Int32
     private let table: JobTable
 
+    /// Before the shell directory is handed to `user`.
     public static func start(in shell: ShellState, user: String?, runner: HookRunner) throws -> JobServer {
         let path = shell.directory + "/jobs.sock"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -36,6 +37,8 @@ public final class JobServer: Sendable {
             close(fd)
             throw JobError.socket(path, reason)
         }
+        // The directory is still root's alone (ShellState.hand(to:) comes after), so nobody can
+        // have swapped the socket for a link before these follow its path.
         if let user, let entry = getpwnam(user) { chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) }
         chmod(path, 0o600)
         let server = JobServer(path: path, listener: fd, table: JobTable(directory: shell.directory, runner: runner))

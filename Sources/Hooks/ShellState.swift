@@ -21,22 +21,30 @@ public actor ShellState {
         self.directory = directory
     }
 
-    /// Makes the run's directory under `RuntimePaths.directory()/shell`, owned by `user`
-    /// (root when nil), mode 0700. It must not exist yet: only root can make entries there.
-    public static func create(name: String, user: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ShellState {
+    /// Makes the run's directory under `RuntimePaths.directory()/shell`, root's and mode 0700
+    /// until `hand(to:)`. It must not exist yet: only root can make entries there.
+    public static func create(name: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ShellState {
         let parent = try RuntimePaths.prepare(RuntimePaths.directory(environment) + "/shell", purpose: "keep the hooks' shell state")
         let path = parent + "/" + name
         guard mkdir(path, 0o700) == 0 else {
             throw HookError.unreadable(path: path, reason: "cannot create the run's shell state directory: \(String(cString: strerror(errno)))")
         }
-        if let user, let entry = getpwnam(user) {
-            guard chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
-                let reason = String(cString: strerror(errno))
-                rmdir(path)
-                throw HookError.unreadable(path: path, reason: "cannot give it to \(user): \(reason)")
-            }
-        }
         return ShellState(directory: path)
+    }
+
+    /// Gives the directory to the hooks' user (root keeps it when nil). Whatever root puts in
+    /// it goes in before this: afterwards the user can swap any entry for a link.
+    public nonisolated func hand(to user: String?) throws {
+        guard let user, let entry = getpwnam(user) else { return }
+        let uid = entry.pointee.pw_uid
+        let gid = entry.pointee.pw_gid
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0, fchown(fd, uid, gid) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { close(fd) }
+            throw HookError.unreadable(path: directory, reason: "cannot give it to \(user): \(reason)")
+        }
+        close(fd)
     }
 
     /// Where the next call writes its state.

@@ -1,6 +1,7 @@
 import Core
 import DevStack
 import Foundation
+import Glibc
 import Hooks
 import Systemd
 
@@ -95,8 +96,12 @@ public struct HookPhase: Sendable {
         return DevStackTree(topDir: try extras.checkTopDir(topDir))
     }
 
-    /// Who may own plugin checkouts and $DEST: whoever may own hooks.
-    public var trust: PathTrust { PathTrust(extras.policy, purpose: "run DevStack plugins") }
+    /// Who may own plugin checkouts and $DEST: whoever may own hooks, and with --user that
+    /// user too: a plugin's code then runs only as that user, and its clone is theirs.
+    public var trust: PathTrust {
+        let user = self.user.flatMap { getpwnam($0)?.pointee.pw_uid }
+        return PathTrust(user.map { extras.policy.adding([$0]) } ?? extras.policy, purpose: "run DevStack plugins")
+    }
 
     /// The runner for this phase's hooks.
     public func runner(run: RunID, manager: SystemdManager) -> HookRunner {

@@ -217,11 +217,12 @@ public struct StackFlow: Sendable {
         }
         do {
             let runner = phase.runner(run: context.run, manager: context.systemd)
-            try await environment.fetchPlugins(trust: phase.trust)
-            // Before pre-install, as stack.sh installs its packages before that phase.
+            try await environment.fetchPlugins(trust: phase.trust, runner: runner)
+            // Before pre-install, as stack.sh installs its packages before that phase; never
+            // for a --user run, whose user's shell wrote where the plugins are.
             let missing = PackageInstaller.missing(environment.plugins.flatMap(\.packages))
             if !missing.isEmpty {
-                if context.settings.installPackages && flow == "stack" {
+                if context.settings.installPackages && flow == "stack" && phase.user == nil {
                     context.progress("installing the plugins' packages (devstack/files/debs): \(missing.joined(separator: " "))")
                     try await PackageInstaller.install(missing, context)
                 } else {

@@ -307,3 +307,61 @@ extension DevStackTests {
         #expect(FileManager.default.fileExists(atPath: "/etc/systemd/system/docker.service.d/docker.conf"))
     }
 }
+
+extension DevStackTests {
+    @Test("attack: a plugin checkout or a $DEST another user owns is refused, and none of its code runs")
+    func untrustedPlugin() throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let proof = attacker.home + "/ran"
+        // A checkout someone else made in $DEST: theirs to change after any check.
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "enable_plugin evil file:///nonexistent/evil"])
+        defer { f.remove() }
+        for dir in ["/evil", "/evil/devstack"] { try FileManager.default.createDirectory(atPath: f.dest + dir, withIntermediateDirectories: true) }
+        for file in ["settings", "override-defaults", "plugin.sh"] {
+            try "touch \(proof)\n".write(toFile: f.dest + "/evil/devstack/" + file, atomically: false, encoding: .utf8)
+        }
+        try Witness.run(["chown", "-R", "\(attacker.uid):\(attacker.gid)", f.dest + "/evil"])
+        expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), f.dest + "/evil")
+        #expect(!FileManager.default.fileExists(atPath: proof))
+
+        // A $DEST the attacker owns: hvctl would clone into their directory.
+        let theirs = attacker.home + "/dest"
+        try #require(try attacker.sh("mkdir -m 0755 \(theirs)").status == 0)
+        try f.writeLocalConf(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "DEST=\(theirs)", "enable_plugin tiny file:///nonexistent/tiny"])
+        expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), theirs)
+        #expect(try attacker.rootOwnedFiles().isEmpty, "nothing cloned into the attacker's directory")
+    }
+
+    @Test("attack: with --user, every call and every job runs as that user; another user cannot reach the run's job socket")
+    func jobsAsUser() async throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try Witness.run(["chmod", "0777", f.out])
+        try f.addHook("50-user.sh", #"""
+            if [[ "$1" == "stack" && "$2" == "install" ]]; then
+                id -un >"$OUT/hook-user"
+                who_job() { id -un >"$OUT/job-user"; }
+                async_runfunc who_job
+                async_wait who_job
+                echo "$HVCTL_JOBS_SOCKET" >"$OUT/socket"
+                sleep 3
+            fi
+            """#)
+        let user = "nobody"
+        let hvctl = try HvctlHost(top: f.root).spawn(
+            ["hooks", "run", "stack", "install", "--top-dir", f.top, "--env", "OUT=\(f.out)", "--user", user])
+        let socket = try #require(try await eventually(timeout: .seconds(30)) { () -> String? in
+            let s = f.read("socket").trimmingCharacters(in: .whitespacesAndNewlines)
+            return s.isEmpty ? nil : s
+        })
+        let refused = try attacker.as_(["env", "HVCTL_JOBS_SOCKET=\(socket)", hvctlBinary, "job", "start", "x", socket, "--", "true"])
+        #expect(refused.status != 0 && refused.stderr.contains("Permission denied"), "\(refused.stderr)")
+        hvctl.waitUntilExit()
+        #expect(hvctl.terminationStatus == 0)
+        #expect(f.read("hook-user") == "\(user)\n")
+        #expect(f.read("job-user") == "\(user)\n", "a --user hook's job runs as that user, never root")
+    }
+}
