@@ -32,6 +32,26 @@ public struct DevStackTree: Sendable, Equatable {
         }
     }
 
+    /// STACK_USER as stackrc decides it for root (`stack`), unless local.conf's localrc section
+    /// sets it to a plain value: what DevStack code runs `id -gn` and `sudo -u` on.
+    public var stackUser: String {
+        guard let data = FileManager.default.contents(atPath: localConf) else { return "stack" }
+        var inLocalrc = false
+        var user = "stack"
+        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("[[") {
+                inLocalrc = text.hasPrefix("[[local|localrc]]")
+                continue
+            }
+            if inLocalrc, text.hasPrefix("STACK_USER=") {
+                let value = text.dropFirst("STACK_USER=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+                if !value.isEmpty && !value.contains("$") { user = value }
+            }
+        }
+        return user
+    }
+
     static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG

@@ -1,4 +1,5 @@
 import Core
+import DevStack
 import Foundation
 import Hypervisors
 import Systemd
@@ -18,6 +19,8 @@ public struct Doctor: Sendable {
     public var kvmDevice = "/dev/kvm"
     /// The longest any one check may take; a hung daemon is reported, not waited for.
     public var checkTimeout: Duration = .seconds(10)
+    /// DevStack mode: what DevStack's own code needs at source time.
+    public var devstack: DevStackTree?
 
     public init(driver: DriverSelection) {
         self.driver = driver
@@ -31,13 +34,13 @@ public struct Doctor: Sendable {
             await checkDocker(manager),
             await checkLibvirt(manager),
             checkKVM(),
-        ]
+        ] + (devstack.map { [checkDevStack($0)] } ?? [])
         return DoctorReport(driver: driver.name, driverSource: driver.source, checks: checks)
     }
 
     private func needed(_ name: String) -> Bool {
         switch name {
-        case "systemd", "journal": return true
+        case "systemd", "journal", "devstack": return true
         case "docker": return driver.name == "docker"
         case "libvirt": return driver.name == "libvirt"
         default: return false
@@ -53,6 +56,30 @@ public struct Doctor: Sendable {
     }
 
     // MARK: the checks
+
+    /// stackrc makes STACK_USER `stack` for root, and DevStack runs `id -gn $STACK_USER` and
+    /// `sudo` while its files are sourced; merge_config_group needs GNU awk.
+    func checkDevStack(_ tree: DevStackTree) -> Check {
+        let user = tree.stackUser
+        var missing: [String] = []
+        var fixes: [String] = []
+        if getpwnam(user) == nil {
+            missing.append("STACK_USER \(user) does not exist")
+            fixes.append("useradd --system --shell /usr/sbin/nologin \(user)")
+        }
+        if access("/usr/bin/sudo", X_OK) != 0 {
+            missing.append("sudo is not installed")
+            fixes.append("apt-get install sudo")
+        }
+        if access("/usr/bin/gawk", X_OK) != 0 {
+            missing.append("gawk is not installed (local.conf's meta sections need it)")
+            fixes.append("apt-get install gawk")
+        }
+        guard missing.isEmpty else {
+            return check("devstack", .fail, "DevStack checkout \(tree.topDir): " + missing.joined(separator: "; "), fix: fixes.joined(separator: " && "))
+        }
+        return check("devstack", .ok, "DevStack checkout \(tree.topDir); STACK_USER \(user) exists; sudo and gawk are installed")
+    }
 
     private func checkSystemd() async -> (Check, SystemdManager?) {
         do {

@@ -58,12 +58,23 @@ public struct StackFlow: Sendable {
             phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
             for unit in try hookPlan(phase) { lines.append("  unit \(unit.name)") }
         }
-        for step in Self.steps(flow, devstack: hooks.devstack != nil) {
+        func stepUnit(_ step: DevStackSteps.Step) { lines.append("  unit hvctl-\(context.run)-devstack-\(step.rawValue).service") }
+        let tree = hooks.devstack
+        for step in Self.steps(flow, devstack: tree != nil) {
             lines.append("\(step.name)")
             if let call = step.call { try hookUnits(call) }
+            if let tree, step.call == .stack(.postConfig) && tree.hasMetaSections(for: "post-config") { stepUnit(.mergePostConfig) }
+            if let tree, step.call == .stack(.testConfig) && tree.hasMetaSections(for: "test-config") { stepUnit(.mergeTestConfig) }
             if step.environment {
-                lines.append("  units hvctl-\(context.run)-devstack-settings.service, then override_defaults, libraries, source and ready, for extras.d and each plugin local.conf enables")
+                stepUnit(.settings)
+                try hookUnits(.overrideDefaults)
+                stepUnit(.libraries)
+                try hookUnits(.source)
+                stepUnit(.ready)
             }
+        }
+        if tree != nil {
+            lines.append("(and in each phase, after extras.d's, a unit for each plugin local.conf enables: hvctl hooks list shows them)")
         }
         return lines
     }

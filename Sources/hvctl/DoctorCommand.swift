@@ -1,5 +1,7 @@
 import ArgumentParser
+import DevStack
 import Foundation
+import Hooks
 import Hypervisors
 import Stack
 
@@ -19,6 +21,10 @@ struct DoctorCommand: AsyncParsableCommand {
             Exits 0 when everything the selected driver needs is there. The driver is \
             --driver, else $VIRT_DRIVER, else libvirt (DevStack's default).
 
+            With --top-dir (or top_dir in hvctl.conf) naming a DevStack checkout, also checks \
+            what DevStack's own code needs while it is sourced: STACK_USER (stack, unless \
+            local.conf sets it) exists, sudo and gawk are installed.
+
             Examples:
               hvctl doctor
               VIRT_DRIVER=docker hvctl doctor -o json
@@ -37,10 +43,15 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "The libvirt URI to check.")
     var libvirtURI: String = "qemu:///system"
 
+    @Option(help: ArgumentHelp("A DevStack checkout hooks run in (default: top_dir in hvctl.conf).", valueName: "dir"))
+    var topDir: String?
+
     func run() async throws {
         let selection: DriverSelection
+        var devstack: DevStackTree?
         do {
             let config = try Invocation.config()
+            devstack = (topDir ?? config.topDir).flatMap { DevStackTree(topDir: ExtrasDirectory.absolute($0)) }
             selection = try DriverSelection.resolve(
                 flag: driver, environment: ProcessInfo.processInfo.environment, state: try? StateStore.fromEnvironment().load(),
                 configured: config.virtDriver)
@@ -50,6 +61,7 @@ struct DoctorCommand: AsyncParsableCommand {
         var doctor = Doctor(driver: selection)
         doctor.dockerSocket = dockerSocket
         doctor.libvirtURI = libvirtURI
+        doctor.devstack = devstack
         let report = await doctor.run()
 
         switch output {

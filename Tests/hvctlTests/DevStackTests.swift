@@ -365,3 +365,38 @@ extension DevStackTests {
         #expect(f.read("job-user") == "\(user)\n", "a --user hook's job runs as that user, never root")
     }
 }
+
+extension DevStackTests {
+    @Test("doctor in DevStack mode checks STACK_USER, sudo and gawk, and says how to fix a missing user")
+    func doctor() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake"])
+        defer { f.remove() }
+        let ok = try Witness.run([hvctlBinary, "doctor", "--driver", "fake", "--top-dir", f.top, "-o", "json"], environment: f.env)
+        let checks = (try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])?["checks"] as? [[String: Any]] ?? []
+        let devstack = checks.first { $0["name"] as? String == "devstack" }
+        #expect(devstack?["status"] as? String == "ok", "\(ok.stdout)")
+
+        try f.writeLocalConf(localrc: ["VIRT_DRIVER=fake", "STACK_USER=hvctl-no-such-user"])
+        let missing = try Witness.run([hvctlBinary, "doctor", "--driver", "fake", "--top-dir", f.top], environment: f.env)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("STACK_USER hvctl-no-such-user does not exist"), "\(missing.stdout)")
+        #expect(missing.stdout.contains("fix: useradd --system --shell /usr/sbin/nologin hvctl-no-such-user"), "\(missing.stdout)")
+    }
+
+    @Test("--dry-run in DevStack mode prints the environment step and every unit, and starts none")
+    func dryRun() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        let out = try hvctl(f, ["stack", "fake", "--dry-run"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let units = out.stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("  unit ") }
+            .map { String($0.dropFirst(7).split(separator: "-", maxSplits: 2).last ?? "") }
+        #expect(out.stdout.hasPrefix("devstack environment\n"), "\(out.stdout)")
+        #expect(units == [
+            "devstack-settings.service", "override_defaults-80-tempest.service", "devstack-libraries.service",
+            "source-80-tempest.service", "devstack-ready.service", "pre-install-80-tempest.service", "install-80-tempest.service",
+            "post-config-80-tempest.service", "extra-80-tempest.service", "test-config-80-tempest.service",
+        ], "\(out.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: f.runtime + "/shell"), "no environment was built")
+    }
+}
