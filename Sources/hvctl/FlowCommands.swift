@@ -81,6 +81,15 @@ struct StackCommand: FlowCommand {
             hooks stack pre-install -> install -> hooks stack install -> configure -> hooks stack \
             post-config -> start -> hooks stack extra -> hooks stack test-config. The first \
             failure stops the run. On success the driver is the active one.
+
+            In DevStack mode (--top-dir names a DevStack checkout) it starts by building \
+            DevStack's environment, merges local.conf's [[post-config|FILE]] and \
+            [[test-config|FILE]] sections after those phases, and without a driver named takes \
+            VIRT_DRIVER from local.conf.
+
+            Examples:
+              hvctl stack docker --extras-dir ./extras.d
+              hvctl stack --top-dir /opt/stack/devstack --dry-run
             """)
     static let flow = "stack"
     @Argument(help: "The driver (default: $VIRT_DRIVER, else the active driver, else libvirt).") var driver: String?

@@ -15,6 +15,12 @@ struct HooksCommand: AsyncParsableCommand {
             `. hook source; . hook <mode> [<phase>]` in /bin/bash, with its output in the \
             journal (SyslogIdentifier = the file name; fields HVCTL_RUN, HVCTL_MODE, \
             HVCTL_PHASE, HVCTL_HOOK).
+
+            DevStack mode: when TOP_DIR (--top-dir, or top_dir in hvctl.conf) is a DevStack \
+            checkout (stack.sh, functions, stackrc), hooks run in DevStack's own environment \
+            built from it (its functions, stackrc, local.conf, lib/*), carried from call to \
+            call as in one shell; extras.d is TOP_DIR/extras.d, and local.conf's enable_plugin \
+            plugins run after it. See the README's "DevStack mode".
             """,
         subcommands: [HooksListCommand.self, HooksRunCommand.self]
     )
@@ -50,7 +56,9 @@ struct ExtrasOptions: ParsableArguments {
         valueName: "dir"))
     var extrasDir: String?
 
-    @Option(help: ArgumentHelp("TOP_DIR for the hooks (default: the extras.d directory's parent).", valueName: "dir"))
+    @Option(help: ArgumentHelp(
+        "TOP_DIR for the hooks (default: top_dir in hvctl.conf, else the extras.d directory's parent). A DevStack checkout turns on DevStack mode.",
+        valueName: "dir"))
     var topDir: String?
 }
 
@@ -58,7 +66,13 @@ struct HooksListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "Show the hooks in run order, and the files that are ignored and why.",
-        discussion: "Fails, naming the file, when a hook is malformed, reserved, not a regular file or unsafe."
+        discussion: """
+            Fails, naming the file, when a hook is malformed, reserved, not a regular file or unsafe.
+
+            In DevStack mode it also lists the plugins local.conf enables (after extras.d's \
+            hooks, as they run), where each checkout is and the packages its devstack/files/debs \
+            lists; to read local.conf as DevStack does, it runs DevStack's settings step as one unit.
+            """
     )
 
     @OptionGroup var extras: ExtrasOptions
@@ -109,9 +123,15 @@ struct HooksRunCommand: AsyncParsableCommand {
 
             SIGINT or SIGTERM stops the running hook's unit before hvctl exits.
 
+            In DevStack mode the call runs after DevStack's environment is built (settings, \
+            override_defaults, libraries, source: each a unit, shown as it runs), in that \
+            environment: hooks see every DevStack function and variable, and VIRT_DRIVER is \
+            --driver, else local.conf's, else the default above.
+
             Examples:
               hvctl hooks run stack install --extras-dir ./extras.d
               hvctl hooks run unstack --env ENABLED_SERVICES=n-cpu --dry-run
+              hvctl hooks run stack post-config --top-dir /opt/stack/devstack
             """
     )
 
