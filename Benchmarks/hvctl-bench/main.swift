@@ -23,6 +23,10 @@ do {
         try DockerBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
     }
+    if only == "devstack" {
+        try DevStackHooksBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     if only == "libvirt" {
         try LibvirtBenchmark(count: 30, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
@@ -31,6 +35,8 @@ do {
     out("")
     let hooks = HooksBenchmark(count: count)
     try hooks.run()
+    out("")
+    try DevStackHooksBenchmark(count: count, hvctl: hooks.hvctl).run()
     out("")
     try DockerBenchmark(count: count, hvctl: hooks.hvctl).run()
     out("")

@@ -71,7 +71,8 @@ public enum DevStackSteps {
                 return $?
             fi
             local state="${HVCTL_JOBS_SOCKET%/*}/job-${name}.state"
-            HVCTL_STATE_OUT=$state __hvctl_save_state || return
+            # In a subshell: saving unsets what the next call must not see, and this shell goes on.
+            (HVCTL_STATE_OUT=$state __hvctl_save_state) || return
             "$HVCTL_EXECUTABLE" job start "$name" "$state" -- $*
         }
         function async_runfunc {

@@ -10,6 +10,7 @@ let probeHook = #"""
         PROBE_FROM_INSTALL=seen-in-install
         export PROBE_EXPORTED=exported-in-install
         probe_function() { echo "probe function defined in install"; }
+        cd /tmp
     fi
     if [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         {
@@ -17,6 +18,7 @@ let probeHook = #"""
             echo "PROBE_EXPORTED=$(bash -c 'echo ${PROBE_EXPORTED:-unset}')"
             if type -t probe_function >/dev/null; then probe_function; else echo "probe function missing"; fi
             echo "DEST=$DEST STACK_USER=$STACK_USER DISTRO=$DISTRO"
+            echo "per call: HVCTL_PHASE=$HVCTL_PHASE HVCTL_HOOK=$HVCTL_HOOK PWD=$PWD cwd=$(pwd)"
             for f in git_clone pip_install install_package is_ubuntu setup_develop get_or_create_project stop_process; do
                 echo "$f=$(type -t $f)"
             done
@@ -58,6 +60,7 @@ struct DevStackTests {
         #expect(seen.contains("PROBE_EXPORTED=exported-in-install"), "\(seen)")
         #expect(seen.contains("probe function defined in install"), "\(seen)")
         #expect(seen.contains("DEST=\(f.dest) STACK_USER=stack DISTRO=bookworm"), "\(seen)")
+        #expect(seen.contains("per call: HVCTL_PHASE=post-config HVCTL_HOOK=50-probe.sh PWD=\(f.top) cwd=\(f.top)"), "\(seen)")
         for function in ["git_clone", "pip_install", "install_package", "is_ubuntu", "setup_develop", "get_or_create_project", "stop_process"] {
             #expect(seen.contains("\(function)=function"), "\(function) missing: \(seen)")
         }
