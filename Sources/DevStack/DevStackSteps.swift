@@ -151,6 +151,29 @@ public enum DevStackSteps {
         source $TOP_DIR/lib/tcpdump
         source $TOP_DIR/lib/etcd3
         source $TOP_DIR/lib/os-vif
+
+        # hvctl: DevStack's functions are loaded when first called. Parsing all of them (about
+        # 600, 350 KB) would be most of what every later call costs; instead each is written to
+        # a file of its own, once, and calls start with a one-line stand-in for each that loads
+        # the real one the first time it runs. Exported functions stay whole: child shells get
+        # them through the environment.
+        __hvctl_functions=${HVCTL_JOBS_SOCKET%/*}/functions
+        function __hvctl_lazy {
+            source "$__hvctl_functions/$1" || return
+            "$@"
+        }
+        function __hvctl_stub_functions {
+            local name exported
+            exported=" $(declare -Fx | while read -r _ _ name; do printf '%s ' "$name"; done)"
+            [[ -d $__hvctl_functions ]] || mkdir -m 0700 "$__hvctl_functions" || return 0
+            for name in $(compgen -A function); do
+                [[ $name == __hvctl_* || $exported == *" $name "* || -e $__hvctl_functions/$name ]] && continue
+                [[ $name =~ ^[A-Za-z0-9_][A-Za-z0-9_:.-]*$ ]] || continue
+                declare -f "$name" >"$__hvctl_functions/$name"
+                eval "function $name { __hvctl_lazy $name \"\$@\"; }"
+            done
+        }
+        __hvctl_stub_functions
         """# + "\n"
 
     /// stack.sh prompts for these when unset (and writes them into TOP_DIR); hvctl never
@@ -175,6 +198,8 @@ public enum DevStackSteps {
         if is_service_enabled s-proxy; then
             [[ -n ${SWIFT_HASH:-} ]] || SWIFT_HASH=$(generate_hex_string 10)
         fi
+        # The functions the source phase defined, loaded when first called like the others.
+        __hvctl_stub_functions
         """# + "\n"
 
     static func merge(_ group: String) -> String {
