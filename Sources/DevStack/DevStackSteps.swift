@@ -157,11 +157,7 @@ public enum DevStackSteps {
         # a file of its own, once, and calls start with a one-line stand-in for each that loads
         # the real one the first time it runs. Exported functions stay whole: child shells get
         # them through the environment.
-        __hvctl_functions=${HVCTL_JOBS_SOCKET%/*}/functions
-        function __hvctl_lazy {
-            source "$__hvctl_functions/$1" || return
-            "$@"
-        }
+        __hvctl_functions=${HVCTL_JOBS_SOCKET%/*}/function-bodies
         function __hvctl_stub_functions {
             local name exported
             exported=" $(declare -Fx | while read -r _ _ name; do printf '%s ' "$name"; done)"
@@ -170,7 +166,9 @@ public enum DevStackSteps {
                 [[ $name == __hvctl_* || $exported == *" $name "* || -e $__hvctl_functions/$name ]] && continue
                 [[ $name =~ ^[A-Za-z0-9_][A-Za-z0-9_:.-]*$ ]] || continue
                 declare -f "$name" >"$__hvctl_functions/$name"
-                eval "function $name { __hvctl_lazy $name \"\$@\"; }"
+                # One frame more in a call trace, the first time only: the stand-in, named as
+                # the function it loads.
+                eval "function $name { source \"\$__hvctl_functions/$name\" && $name \"\$@\"; }"
             done
         }
         __hvctl_stub_functions

@@ -80,17 +80,41 @@ public actor ShellState {
         return n == tail.count && buffer == tail
     }
 
-    /// Removes the directory and what hvctl and the calls put in it: files and links only,
-    /// never following one and never descending (a --user hook owns the directory and may
-    /// have swapped a subdirectory for a link to somewhere else).
+    /// Removes the directory and what hvctl and the calls put in it: files, links, and
+    /// directories one level down (the function bodies), never following a link — every
+    /// step is relative to a descriptor already open, so a --user hook that owns the
+    /// directory cannot swap a subdirectory for a link to somewhere else in between.
     public nonisolated func remove() {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return }
-        if let names = try? DirectoryListing.names(of: directory) {
-            for name in names { unlinkat(fd, name, 0) }
+        for name in Self.entries(fd) {
+            if unlinkat(fd, name, 0) == 0 || errno != EISDIR { continue }
+            let sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard sub >= 0 else { continue }
+            for inner in Self.entries(sub) { unlinkat(sub, inner, 0) }
+            close(sub)
+            unlinkat(fd, name, AT_REMOVEDIR)
         }
         close(fd)
         rmdir(directory)
+    }
+
+    /// The names in the directory `fd` is open on (a duplicate is read, `fd` stays open).
+    static func entries(_ fd: Int32) -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return []
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// The prelude every DevStack-mode call sources first (hvctl's code, in the runtime

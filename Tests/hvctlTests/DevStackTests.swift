@@ -274,9 +274,12 @@ extension DevStackTests {
         #expect(out.status != 0)
         #expect(out.stdout.contains("ok    80-tempest.sh  stack install"), "install only starts the job: \(out.stdout)")
         #expect(out.stdout.contains("FAIL  80-tempest.sh  stack test-config"), "async_wait install_tempest fails: \(out.stdout)")
-        #expect(out.stdout.contains("[Async install_tempest]: FAILED"), "\(out.stdout)")
         #expect(out.stdout.contains("git call failed") && out.stdout.contains("tempest"), "the clone is what fails offline: \(out.stdout)")
-        #expect(!out.stdout.contains("command not found"), "\(out.stdout)")
+        // All of the hook's output, not only its last lines.
+        let unit = try #require(out.stdout.firstMatch(of: /journalctl -u (hvctl-[0-9a-f]+-test-config-80-tempest\.service)/)?.1)
+        let all = try Witness.run(["journalctl", "-u", String(unit), "-o", "cat", "--no-pager"]).stdout
+        #expect(all.contains("[Async install_tempest]: FAILED with rc 1"), "\(all)")
+        #expect(!all.contains("command not found") && !out.stdout.contains("command not found"), "\(all)")
     }
 
     @Test("devstack-plugin-container through enable_plugin: its settings enable container, its plugin.sh runs in each phase; install fails offline as under stack.sh, post-config rewrites Docker's config")
