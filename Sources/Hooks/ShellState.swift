@@ -99,6 +99,16 @@ public actor ShellState {
         rmdir(directory)
     }
 
+    /// Removes every shell state directory of `run` (its name, or its name and a suffix: the
+    /// old driver's environment in a switch, clean's second one).
+    public static func removeAll(of run: String, runtimeDirectory: String) {
+        let parent = runtimeDirectory + "/shell"
+        guard let names = try? DirectoryListing.names(of: parent) else { return }
+        for name in names where name == run || name.hasPrefix(run + "-") {
+            ShellState(directory: parent + "/" + name).remove()
+        }
+    }
+
     /// The names in the directory `fd` is open on (a duplicate is read, `fd` stays open).
     static func entries(_ fd: Int32) -> [String] {
         let copy = dup(fd)

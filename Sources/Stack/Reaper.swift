@@ -54,6 +54,8 @@ public struct Reaper: Sendable {
         }
         let cleanup = HostCleanup(context: context, drivers: Drivers.names.compactMap { Drivers.all[$0] }, ownUnit: ownUnit, runtimeDirectory: runtimeDirectory)
         var report = await cleanup.run(scope: .run(dead.info.run), dryRun: false)
+        // Its DevStack shell state (passwords included) goes with it.
+        ShellState.removeAll(of: dead.info.run, runtimeDirectory: runtimeDirectory)
         if let settle {
             for _ in 0..<3 {
                 try? await Task.sleep(for: settle)

@@ -406,3 +406,34 @@ extension DevStackTests {
         #expect(!FileManager.default.fileExists(atPath: f.runtime + "/shell"), "no environment was built")
     }
 }
+
+extension DevStackTests {
+    @Test("crash safety: SIGKILL to hvctl mid-flow; the run's reaper stops its hook and its async job, and removes its shell state")
+    func killedFlow() async throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try f.addHook("50-sleeper.sh", #"""
+            if [[ "$1" == "stack" && "$2" == "install" ]]; then
+                sleeper() { sleep 600; }
+                async_runfunc sleeper
+                sleep 600
+            fi
+            """#)
+        let hvctl = try HvctlHost(top: f.root).spawn(["stack", "--top-dir", f.top])
+        let job = try #require(try await eventually(timeout: .seconds(60)) { () -> String? in
+            try loadedUnits(matching: "hvctl-*-job-sleeper.service").first
+        })
+        let run = String(job.dropFirst("hvctl-".count).prefix { $0 != "-" })
+        #expect(FileManager.default.fileExists(atPath: f.runtime + "/shell/" + run))
+        kill(hvctl.processIdentifier, SIGKILL)
+        hvctl.waitUntilExit()
+        let gone = try await eventually(timeout: .seconds(60)) { () -> Bool? in
+            try loadedUnits(matching: "hvctl-\(run)-*").filter { !$0.contains("-reaper") }.isEmpty ? true : nil
+        }
+        #expect(gone == true, "units left: \((try? loadedUnits(matching: "hvctl-\(run)-*")) ?? [])")
+        let removed = try await eventually(timeout: .seconds(30)) { () -> Bool? in
+            FileManager.default.fileExists(atPath: f.runtime + "/shell/" + run) ? nil : true
+        }
+        #expect(removed == true, "the shell state (passwords included) is removed by the reaper")
+    }
+}
