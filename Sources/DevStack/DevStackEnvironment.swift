@@ -43,8 +43,13 @@ public struct DevStackEnvironment: Sendable {
     /// Runs stack.sh's settings as the unit `hvctl-RUN-devstack-settings.service`. `runner`'s
     /// driver is VIRT_DRIVER for stackrc's default when local.conf names none; `forcedDriver`
     /// (--driver) wins over local.conf. `name` tells apart several environments of one run.
+    ///
+    /// The settings step runs as root even for a --user run, before the run's directory is
+    /// handed to that user: it only reads the checkout and local.conf (both held to the trust
+    /// rule), and what it decides — the driver, the plugins, $DEST — must not come from a
+    /// shell, or a file, that user controls. Then $DEST is held to the trust rule.
     public static func build(
-        tree: DevStackTree, extras: [Hook], runner: HookRunner, forcedDriver: String?, name: String
+        tree: DevStackTree, extras: [Hook], runner: HookRunner, trust: PathTrust, forcedDriver: String?, name: String
     ) async throws -> (DevStackEnvironment, HookRunReport) {
         try await DevStackSteps.install()
         let shell = try ShellState.create(name: name)
@@ -61,15 +66,10 @@ public struct DevStackEnvironment: Sendable {
             jobRunner.options.topDir = tree.topDir
             jobRunner.options.preludePath = ShellState.prelude().path
             let jobs = try JobServer.start(in: shell, user: runner.options.user, runner: jobRunner)
-            do {
-                try shell.hand(to: runner.options.user)
-            } catch {
-                _ = await jobs.finish()
-                throw error
-            }
             var environment = DevStackEnvironment(tree: tree, shell: shell, settings: DevStackSettings.empty, extras: extras, jobs: jobs)
             // stack.sh sets errexit only after its settings.
             var step = environment.configured(runner, strict: false)
+            step.options.user = nil
             step.options.environment["HVCTL_RC_DIR"] = shell.directory
             step.options.environment["HVCTL_SETTINGS"] = settingsFile
             if let forcedDriver { step.options.environment["HVCTL_VIRT_DRIVER"] = forcedDriver }
@@ -90,11 +90,38 @@ public struct DevStackEnvironment: Sendable {
                 _ = await jobs.finish()
                 throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
             }
+            do {
+                try checkDest(environment.settings.dest, trust: trust, user: runner.options.user)
+                try shell.hand(to: runner.options.user)
+            } catch {
+                _ = await jobs.finish()
+                throw error
+            }
             return (environment, report)
         } catch {
             shell.remove()
             throw error
         }
+    }
+
+    /// $DEST holds what DevStack's hooks install and then run (tempest's virtualenv, the
+    /// projects' checkouts): it and each entry in it are held to the trust rule, so nobody else
+    /// can have planted what root will run from there. Missing, root makes it, as stack.sh
+    /// does (a --user run's hooks make their own).
+    static func checkDest(_ dest: String, trust: PathTrust, user: String?) throws {
+        guard !dest.isEmpty else { return }
+        let path = RuntimePaths.normalized(dest)
+        try trust.verifyExistingPrefix(path)
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            guard user == nil else { return }
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                throw DevStackError.stepFailed("settings", detail: "cannot create DEST \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        let physical = try trust.verify(path, as: .directory)
+        let names = (try? DirectoryListing.names(of: physical)) ?? []
+        try trust.collecting(names.map { name in { _ = try trust.verify(physical + "/" + name) } })
     }
 
     /// The plugins' checkouts, cloned when missing, held to the trust rule.

@@ -57,9 +57,11 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
         guard FileManager.default.fileExists(atPath: physical + "/devstack", isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DevStackError.pluginNotAPlugin(name: entry.name, directory: physical)
         }
+        // A --user run's checkout is that user's: root reads nothing of it (and installs none
+        // of what it lists).
         return DevStackPlugin(
             name: entry.name, url: entry.url, branch: entry.branch, directory: physical,
-            packages: packages(in: physical + "/devstack/files/debs"), cloned: cloned)
+            packages: runner.options.user == nil ? packages(in: physical + "/devstack/files/debs") : [], cloned: cloned)
     }
 
     /// `git clone --branch REF URL DIR`, bounded, never prompting; a failure names git's reason.
@@ -94,19 +96,39 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
         }
     }
 
-    /// The first word of every line that is not a comment, from every file in files/debs.
+    /// The first word of every line that is not a comment, from every file in files/debs:
+    /// regular files of at most 64 KiB, never through a link, words that are package names.
     public static func packages(in directory: String) -> [String] {
         guard let names = try? DirectoryListing.names(of: directory) else { return [] }
         var packages: [String] = []
         for name in names.sorted() {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { continue }
-            for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-                let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                if let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first, !packages.contains(String(word)) {
-                    packages.append(String(word))
-                }
+            guard let text = smallFile(directory + "/" + name, limit: 64 << 10) else { continue }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                guard let word = content.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init),
+                    isPackageName(word), !packages.contains(word)
+                else { continue }
+                packages.append(word)
             }
         }
         return packages
+    }
+
+    /// Debian's rule: lower-case letters, digits, + - . (an arch suffix after ':').
+    static func isPackageName(_ word: String) -> Bool {
+        guard let first = word.utf8.first, (first >= 97 && first <= 122) || (first >= 48 && first <= 57), word.utf8.count <= 128 else { return false }
+        return word.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 43 || $0 == 45 || $0 == 46 || $0 == 58 }
+    }
+
+    static func smallFile(_ path: String, limit: Int) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { return nil }
+        return String(decoding: bytes.prefix(n), as: UTF8.self)
     }
 }

@@ -107,12 +107,13 @@ enum JobSocket {
         }
     }
 
-    static func readAll(_ fd: Int32, limit: Int) -> Data {
+    static func readAll(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil) -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while data.count < limit {
+            if let deadline, ContinuousClock.now > deadline { break }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EINTR || (deadline != nil && errno == EAGAIN)) { continue }
             if n <= 0 { break }
             data.append(contentsOf: buffer[0..<n])
         }

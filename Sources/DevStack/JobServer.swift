@@ -64,9 +64,10 @@ public final class JobServer: Sendable {
                 break  // shut down
             }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            // A request is one short line: a client that drips it holds the loop 2 s at most.
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
             setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let data = JobSocket.readAll(connection, limit: 1 << 20)
+            let data = JobSocket.readAll(connection, limit: 1 << 20, deadline: .now + .seconds(2))
             let table = self.table
             Task {
                 let response: JobResponse
@@ -103,6 +104,8 @@ actor JobTable {
     let directory: String
     let runner: HookRunner
     private var jobs: [String: Job] = [:]
+    /// DevStack's own stack.sh runs a dozen at once.
+    static let limit = 32
     private var order: [String] = []
 
     init(directory: String, runner: HookRunner) {
@@ -123,6 +126,10 @@ actor JobTable {
             return JobResponse(error: "a job's name must be letters, digits, '.', '_' or '-'")
         }
         guard jobs[name] == nil else { return JobResponse(error: "job \(name) is running already; wait for it first") }
+        // Each job holds a bus connection and a thread of hvctl's while it runs.
+        guard jobs.count < Self.limit else {
+            return JobResponse(error: "job \(name): \(Self.limit) jobs are running already in this run; wait for some first")
+        }
         guard let command = request.command, !command.isEmpty else { return JobResponse(error: "job \(name) has no command") }
         guard let state = request.state, (state as NSString).deletingLastPathComponent == directory, ShellState.isComplete(state) else {
             return JobResponse(error: "job \(name): its caller's shell state must be a complete state file in \(directory)")

@@ -91,9 +91,13 @@ public struct HookPhase: Sendable {
     }
 
     /// DevStack mode: the checkout at its physical path, once it passed the trust rule.
+    /// All of it, not only what hvctl's own layout sources: DevStack reads and runs files from
+    /// everywhere in its checkout (files/, tools/, a .stackenv an earlier stack.sh left).
     public func devstackTree() throws -> DevStackTree? {
         guard devstack != nil else { return nil }
-        return DevStackTree(topDir: try extras.checkTopDir(topDir))
+        let top = try extras.checkTopDir(topDir)
+        try PathTrust(extras.policy, purpose: "run hooks in a DevStack checkout").verifyTree(top)
+        return DevStackTree(topDir: top)
     }
 
     /// Who may own plugin checkouts and $DEST: whoever may own hooks, and with --user that
@@ -115,8 +119,8 @@ public struct HookPhase: Sendable {
     ) async throws -> (DevStackEnvironment, HookRunReport)? {
         guard let tree = try devstackTree() else { return nil }
         return try await DevStackEnvironment.build(
-            tree: tree, extras: try prepare().hooks, runner: runner(run: run, manager: manager), forcedDriver: forcedDriver,
-            name: name ?? run.value)
+            tree: tree, extras: try prepare().hooks, runner: runner(run: run, manager: manager), trust: trust,
+            forcedDriver: forcedDriver, name: name ?? run.value)
     }
 
     public func options(run: RunID) -> HookRunner.Options {
@@ -174,11 +178,14 @@ public struct HookPhase: Sendable {
             let forced = driver.source == "--driver" ? driver.name : nil
             if let (environment, _) = try await buildEnvironment(run: run, manager: try await manager(), forcedDriver: forced) {
                 listing.topDir = environment.tree.topDir
+                let trust = self.trust
                 listing.plugins = environment.settings.plugins.map {
                     let present = FileManager.default.fileExists(atPath: $0.directory)
+                    // Only from a checkout that passes the trust rule, and never for --user.
+                    let trusted = present && user == nil ? (try? trust.verifyTree($0.directory)) : nil
                     return Listing.Plugin(
                         name: $0.name, url: $0.url, branch: $0.branch, directory: $0.directory, present: present,
-                        packages: present ? DevStackPlugin.packages(in: $0.directory + "/devstack/files/debs") : [])
+                        packages: trusted.map { DevStackPlugin.packages(in: $0 + "/devstack/files/debs") } ?? [])
                 }
                 await environment.finish()
             }

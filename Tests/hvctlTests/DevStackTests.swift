@@ -463,3 +463,48 @@ extension DevStackTests {
         _ = try hvctl(f, ["clean", "docker"])
     }
 }
+
+extension DevStackTests {
+    @Test("attack: what another user planted in $DEST or TOP_DIR is refused before anything runs; a package list that links to /etc/shadow is not read")
+    func plantedFiles() throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        // A tempest virtualenv of theirs in $DEST, which root's install_tempest would run.
+        try FileManager.default.createDirectory(atPath: f.dest + "/tempest", withIntermediateDirectories: true)
+        try Witness.run(["chown", "\(attacker.uid):\(attacker.gid)", f.dest + "/tempest"])
+        expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), f.dest + "/tempest")
+        try FileManager.default.removeItem(atPath: f.dest + "/tempest")
+
+        // A .stackenv of theirs in TOP_DIR, which openrc sources.
+        try "touch \(attacker.home)/ran\n".write(toFile: f.top + "/.stackenv", atomically: false, encoding: .utf8)
+        try Witness.run(["chown", "\(attacker.uid):\(attacker.gid)", f.top + "/.stackenv"])
+        expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), f.top + "/.stackenv")
+        try FileManager.default.removeItem(atPath: f.top + "/.stackenv")
+
+        // A root-owned plugin whose package list is a link to /etc/shadow.
+        let tiny = try TinyPlugin(in: f)
+        try f.writeLocalConf(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "enable_plugin tiny \(tiny.url)"])
+        #expect(try hvctl(f, ["hooks", "run", "stack", "install"]).status == 0)
+        symlink("/etc/shadow", f.dest + "/tiny/devstack/files/debs/shadow")
+        let packages = (try listing(f)["plugins"] as? [[String: Any]])?.first?["packages"] as? [String] ?? []
+        #expect(packages == ["tiny-package-one", "tiny-package-two"], "\(packages)")
+        #expect(!FileManager.default.fileExists(atPath: attacker.home + "/ran"))
+    }
+
+    @Test("a run starts at most 32 async jobs at once; the next one is refused with a line saying why")
+    func jobLimit() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try f.addHook("50-many.sh", #"""
+            if [[ "$1" == "stack" && "$2" == "install" ]]; then
+                for i in $(seq 1 33); do async_run "job$i" sleep 60; done
+            fi
+            """#)
+        let out = try hvctl(f, ["hooks", "run", "stack", "install"])
+        #expect(out.status != 0)
+        #expect(out.stdout.contains("job33: 32 jobs are running already in this run"), "\(out.stdout)")
+        #expect(try loadedUnits(matching: "hvctl-*-job-job*.service").isEmpty, "the 32 were stopped at the end of the run")
+    }
+}
