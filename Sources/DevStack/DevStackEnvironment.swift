@@ -2,19 +2,20 @@ import Core
 import Foundation
 import Glibc
 import Hooks
+import Synchronization
 import Systemd
 
 /// DevStack's environment for one flow, built from the tree as stack.sh builds its own, and
 /// carried from call to call as in one shell (ShellState):
 ///
-///   settings → plugins fetched and checked → override_defaults (extras.d, then plugins) →
-///   libraries → source (extras.d, then plugins' settings) → ready
+///   settings → plugins fetched and checked → [openrc, in unstack and clean] →
+///   override_defaults (extras.d, then plugins) → libraries → source (extras.d, then plugins'
+///   settings) → ready
 ///
-/// then each phase: extras.d's hooks, then the plugins' plugin.sh, then local.conf's meta
-/// sections for post-config and test-config. Every call is a unit of its own.
+/// then each phase: extras.d's hooks, then the plugins' plugin.sh, with local.conf's meta
+/// sections merged where stack.sh merges them. Every call is a unit of its own.
 public struct DevStackEnvironment: Sendable {
     public var tree: DevStackTree
-    public var shell: ShellState
     /// What the settings step found.
     public var settings: DevStackSettings
     /// After `prepare`: checked, in registration order.
@@ -22,8 +23,12 @@ public struct DevStackEnvironment: Sendable {
     private var pluginsFetched = false
     /// extras.d's hooks, in run order.
     public var extras: [Hook]
-    /// inc/async's jobs of this environment's calls.
-    public var jobs: JobServer
+    /// The run's directory and job server, finished exactly once however many copies of
+    /// this value there are.
+    let resources: Resources
+
+    public var shell: ShellState { resources.shell }
+    public var jobs: JobServer { resources.jobs }
 
     /// `runner` as every call of this environment needs it: in its shell state, in TOP_DIR,
     /// with the job socket.
@@ -40,6 +45,10 @@ public struct DevStackEnvironment: Sendable {
     /// extras.d's hooks, then the plugins, as run_phase runs them.
     public var hooks: [Hook] { extras + plugins.map(\.hook) }
 
+    /// Where the ready step writes, for a root run, the packages DevStack's own
+    /// get_plugin_packages lists for the plugins.
+    var packagesFile: String { shell.directory + "/packages" }
+
     /// Runs stack.sh's settings as the unit `hvctl-RUN-devstack-settings.service`. `runner`'s
     /// driver is VIRT_DRIVER for stackrc's default when local.conf names none; `forcedDriver`
     /// (--driver) wins over local.conf. `name` tells apart several environments of one run.
@@ -49,15 +58,16 @@ public struct DevStackEnvironment: Sendable {
     /// rule), and what it decides — the driver, the plugins, $DEST — must not come from a
     /// shell, or a file, that user controls. Then $DEST is held to the trust rule.
     public static func build(
-        tree: DevStackTree, extras: [Hook], runner: HookRunner, trust: PathTrust, forcedDriver: String?, name: String
+        tree: DevStackTree, extras: [Hook], runner: HookRunner, trust: PathTrust, forcedDriver: String?, name: String,
+        onOutcome: @escaping @Sendable (HookOutcome) -> Void = { _ in }
     ) async throws -> (DevStackEnvironment, HookRunReport) {
-        try await DevStackSteps.install()
+        try DevStackSteps.install()
         let shell = try ShellState.create(name: name)
+        let resources: Resources
         do {
-            let settingsFile = shell.directory + "/settings"
-            // stackrc looks for localrc where it is itself: a stand-in for TOP_DIR holding links
-            // to TOP_DIR's stackrc and functions, and the localrc section hvctl extracts.
-            for file in ["stackrc", "functions"] {
+            // stackrc looks for localrc (and .localrc.password) where it is itself: a stand-in
+            // for TOP_DIR holding links to TOP_DIR's files and the localrc section hvctl extracts.
+            for file in ["stackrc", "functions", ".localrc.password"] where file != ".localrc.password" || DevStackTree.isRegularFile(tree.topDir + "/" + file) {
                 guard symlink(tree.topDir + "/" + file, shell.directory + "/" + file) == 0 else {
                     throw DevStackError.stepFailed("settings", detail: "cannot link \(file): \(String(cString: strerror(errno)))")
                 }
@@ -65,43 +75,32 @@ public struct DevStackEnvironment: Sendable {
             var jobRunner = runner
             jobRunner.options.topDir = tree.topDir
             jobRunner.options.preludePath = ShellState.prelude().path
-            let jobs = try JobServer.start(in: shell, user: runner.options.user, runner: jobRunner)
-            var environment = DevStackEnvironment(tree: tree, shell: shell, settings: DevStackSettings.empty, extras: extras, jobs: jobs)
-            // stack.sh sets errexit only after its settings.
-            var step = environment.configured(runner, strict: false)
-            step.options.user = nil
-            step.options.environment["HVCTL_RC_DIR"] = shell.directory
-            step.options.environment["HVCTL_SETTINGS"] = settingsFile
-            if let forcedDriver { step.options.environment["HVCTL_VIRT_DRIVER"] = forcedDriver }
-            let report: HookRunReport
-            do {
-                report = try await step.run([DevStackSteps.hook(.settings)], .build)
-            } catch {
-                _ = await jobs.finish()
-                throw error
-            }
-            guard report.succeeded else {
-                _ = await jobs.finish()
-                throw DevStackError.stepFailed("settings", detail: report.hooks.first.map { "\($0.hook) \($0.result)" } ?? "interrupted")
-            }
-            do {
-                environment.settings = try DevStackSettings.read(settingsFile)
-            } catch {
-                _ = await jobs.finish()
-                throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
-            }
-            do {
-                try checkDest(environment.settings.dest, trust: trust, user: runner.options.user)
-                try shell.hand(to: runner.options.user)
-            } catch {
-                _ = await jobs.finish()
-                throw error
-            }
-            return (environment, report)
+            resources = Resources(shell: shell, jobs: try JobServer.start(in: shell, user: runner.options.user, runner: jobRunner))
         } catch {
             shell.remove()
             throw error
         }
+        // From here on `resources` cleans up after itself if this throws.
+        var environment = DevStackEnvironment(tree: tree, settings: DevStackSettings.empty, extras: extras, resources: resources)
+        // stack.sh sets errexit only after its settings.
+        var step = environment.configured(runner, strict: false)
+        step.options.user = nil
+        step.options.environment["HVCTL_RC_DIR"] = shell.directory
+        step.options.environment["HVCTL_SETTINGS"] = shell.directory + "/settings"
+        if let forcedDriver { step.options.environment["HVCTL_VIRT_DRIVER"] = forcedDriver }
+        let report = try await step.run([DevStackSteps.hook(.settings)], .build, onOutcome: onOutcome)
+        if report.interrupted { throw CancellationError() }
+        if let failed = report.hooks.first(where: { !$0.succeeded }) {
+            throw DevStackError.stepFailed("settings", detail: "\(failed.hook) \(failed.result)" + (failed.lastLines?.last.map { ": \($0)" } ?? "") + "; see `journalctl -u \(failed.unit)`")
+        }
+        do {
+            environment.settings = try DevStackSettings.read(shell.directory + "/settings")
+        } catch {
+            throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
+        }
+        try checkDest(environment.settings.dest, trust: trust, user: runner.options.user)
+        try shell.hand(to: runner.options.user)
+        return (environment, report)
     }
 
     /// $DEST holds what DevStack's hooks install and then run (tempest's virtualenv, the
@@ -134,66 +133,101 @@ public struct DevStackEnvironment: Sendable {
         pluginsFetched = true
     }
 
-    /// Fetches and checks the plugins (unless `fetchPlugins` did), then runs override_defaults,
-    /// the libraries, the source phase and the ready step. Reports every call, in order; stops
-    /// at the first failure.
+    /// Fetches and checks the plugins (unless `fetchPlugins` did), then, as stack.sh (strict)
+    /// or unstack.sh and clean.sh do: openrc (not in stack), override_defaults, the libraries,
+    /// the source phase and the ready step. Reports every call, in order. Strict, the first
+    /// failure stops it; otherwise every step runs, as in those scripts, which have no errexit.
     public mutating func prepare(
         runner: HookRunner, trust: PathTrust, strict: Bool, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
         if !pluginsFetched { try await fetchPlugins(trust: trust, runner: runner) }
-        let step = configured(runner, strict: strict)
+        var step = configured(runner, strict: strict)
+        if runner.options.user == nil { step.options.environment["HVCTL_PACKAGES"] = packagesFile }
         var report = HookRunReport(run: runner.options.run.value, mode: "devstack", phase: "environment", driver: runner.options.driver, hooks: [], interrupted: false)
-        let sequence: [(HookCall, [Hook])] = [
-            (.overrideDefaults, hooks), (.build, [DevStackSteps.hook(.libraries)]), (.source, hooks),
-            (.build, [DevStackSteps.hook(.ready)]),
-        ]
+        let sequence: [(HookCall, [Hook])] =
+            (strict ? [] : [(.build, [DevStackSteps.hook(.openrc)])]) + [
+                (.overrideDefaults, hooks), (.build, [DevStackSteps.hook(.libraries)]), (.source, hooks),
+                (.build, [DevStackSteps.hook(.ready)]),
+            ]
         for (call, hooks) in sequence {
             let part = try await step.run(hooks, call, onOutcome: onOutcome)
             report.append(part)
-            if !part.succeeded { break }
+            if part.interrupted || (strict && !part.succeeded) { break }
         }
         return report
     }
 
-    /// One phase: extras.d, the plugins, then local.conf's meta sections for it.
+    /// What DevStack's get_plugin_packages listed in the ready step, for a root run.
+    public var pluginPackages: [String] {
+        guard let text = DevStackPlugin.smallFile(packagesFile, limit: 1 << 20) else { return [] }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init).filter(DevStackPlugin.isPackageName)
+    }
+
+    /// local.conf's meta sections merged around a phase, as stack.sh merges them: [[extra|…]]
+    /// before `stack extra`, the others after their phase.
+    static func merges(around call: HookCall) -> (before: [DevStackSteps.Step], after: [DevStackSteps.Step]) {
+        switch call {
+        case .stack(.postConfig): return ([], [.mergePostConfig])
+        case .stack(.extra): return ([.mergeExtra], [.mergePostExtra])
+        case .stack(.testConfig): return ([], [.mergeTestConfig])
+        default: return ([], [])
+        }
+    }
+
+    /// One phase: extras.d, the plugins, and local.conf's meta sections around it.
     public func run(
         _ call: HookCall, runner: HookRunner, strict: Bool? = nil, onOutcome: @escaping @Sendable (HookOutcome) -> Void
     ) async throws -> HookRunReport {
         let step = configured(runner, strict: strict)
-        var report = try await step.run(hooks, call, onOutcome: onOutcome)
-        let merge: DevStackSteps.Step? =
-            switch call {
-            case .stack(.postConfig): .mergePostConfig
-            case .stack(.testConfig): .mergeTestConfig
-            default: nil
+        let merges = Self.merges(around: call)
+        var report = HookRunReport(run: runner.options.run.value, mode: call.mode, phase: call.phase, driver: runner.options.driver, hooks: [], interrupted: false)
+        func merge(_ steps: [DevStackSteps.Step]) async throws {
+            for merge in steps where report.succeeded && tree.hasMetaSections(for: merge.group) {
+                report.append(try await step.run([DevStackSteps.hook(merge)], .build, onOutcome: onOutcome))
             }
-        if let merge, report.succeeded, tree.hasMetaSections(for: merge == .mergePostConfig ? "post-config" : "test-config") {
-            report.append(try await step.run([DevStackSteps.hook(merge)], .build, onOutcome: onOutcome))
         }
+        try await merge(merges.before)
+        guard report.succeeded else { return report }
+        report.append(try await step.run(hooks, call, onOutcome: onOutcome))
+        try await merge(merges.after)
         return report
     }
 
-    /// The units `prepare` and `run(call)` would start, without starting any (plugins not
-    /// yet fetched are not known).
-    public func plan(_ call: HookCall, runner: HookRunner) throws -> [TransientService] {
-        var options = runner.options
-        options.shellState = shell
-        return try HookRunner.plan(hooks, call, options)
-    }
-
     /// Stops the jobs nobody waited for (named in the result: DevStack only warns about
-    /// them), then removes the run's shell state, passwords included.
+    /// them), then removes the run's shell state, passwords included. Once: later calls, on
+    /// this value or a copy, return [].
     @discardableResult
     public func finish() async -> [String] {
-        let unwaited = await jobs.finish()
-        shell.remove()
-        return unwaited
+        await resources.finish()
     }
 }
 
-extension DevStackSteps {
-    static func install() async throws {
-        for step in Step.allCases { try script(step).install() }
+extension DevStackEnvironment {
+    /// The run's directory and job server. A value that is dropped unfinished (an error
+    /// before the flow's end, a `start` that finds the driver up) still closes the socket
+    /// and removes the directory, passwords included.
+    final class Resources: Sendable {
+        let shell: ShellState
+        let jobs: JobServer
+        private let finished = Mutex(false)
+
+        init(shell: ShellState, jobs: JobServer) {
+            self.shell = shell
+            self.jobs = jobs
+        }
+
+        func finish() async -> [String] {
+            guard finished.withLock({ done in defer { done = true }; return !done }) else { return [] }
+            let unwaited = await jobs.finish()
+            shell.remove()
+            return unwaited
+        }
+
+        deinit {
+            guard finished.withLock({ !$0 }) else { return }
+            jobs.close()
+            shell.remove()
+        }
     }
 }
 

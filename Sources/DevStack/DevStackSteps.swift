@@ -21,10 +21,26 @@ public enum DevStackSteps {
         case mergePostConfig = "merge-post-config"
         /// local.conf's [[test-config|FILE]] sections, after the test-config phase.
         case mergeTestConfig = "merge-test-config"
+        /// [[extra|FILE]], before the extra phase.
+        case mergeExtra = "merge-extra"
+        /// [[post-extra|FILE]], after the extra phase.
+        case mergePostExtra = "merge-post-extra"
+        /// unstack.sh and clean.sh: openrc (the OS_* credentials), after the settings.
+        case openrc
+
+        /// The local.conf meta section group a merge step merges.
+        public var group: String {
+            rawValue.hasPrefix("merge-") ? String(rawValue.dropFirst("merge-".count)) : rawValue
+        }
     }
 
     public static func script(_ step: Step, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimeScript {
         RuntimeScript(path: RuntimePaths.directory(environment) + "/devstack-\(step.rawValue).sh", text: text(step))
+    }
+
+    /// Every step's script, in the runtime directory.
+    static func install() throws {
+        for step in Step.allCases { try script(step).install() }
     }
 
     public static func hook(_ step: Step, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> Hook {
@@ -36,8 +52,8 @@ public enum DevStackSteps {
         case .settings: return settings
         case .libraries: return libraries
         case .ready: return ready
-        case .mergePostConfig: return merge("post-config")
-        case .mergeTestConfig: return merge("test-config")
+        case .mergePostConfig, .mergeTestConfig, .mergeExtra, .mergePostExtra: return merge(step.group)
+        case .openrc: return "# hvctl: unstack.sh and clean.sh source openrc for the OS_* credentials.\nsource $TOP_DIR/openrc\n"
         }
     }
 
@@ -158,6 +174,22 @@ public enum DevStackSteps {
         # the real one the first time it runs. Exported functions stay whole: child shells get
         # them through the environment.
         __hvctl_functions=${HVCTL_JOBS_SOCKET%/*}/function-bodies
+        # $1: the function a stand-in stands for. The stand-in may have been copied under
+        # another name first (DevStack's `eval "orig_f() $(declare -f f | tail -n +2)"`, to wrap
+        # f): then the body is defined under the copy's name, and f is left as it is.
+        function __hvctl_load {
+            if [[ ${FUNCNAME[1]} == "$1" ]]; then
+                source "$__hvctl_functions/$1" || return
+            else
+                local __hvctl_body
+                __hvctl_body=$(<"$__hvctl_functions/$1") || return
+                eval "${FUNCNAME[1]} () ${__hvctl_body#*\(\)}"
+            fi
+            "${FUNCNAME[1]}" "${@:2}"
+        }
+        # A stand-in passed to a child shell with export -f still finds its body.
+        export -f __hvctl_load
+        export __hvctl_functions
         function __hvctl_stub_functions {
             local name exported
             exported=" $(declare -Fx | while read -r _ _ name; do printf '%s ' "$name"; done)"
@@ -166,9 +198,8 @@ public enum DevStackSteps {
                 [[ $name == __hvctl_* || $exported == *" $name "* || -e $__hvctl_functions/$name ]] && continue
                 [[ $name =~ ^[A-Za-z0-9_][A-Za-z0-9_:.-]*$ ]] || continue
                 declare -f "$name" >"$__hvctl_functions/$name"
-                # One frame more in a call trace, the first time only: the stand-in, named as
-                # the function it loads.
-                eval "function $name { source \"\$__hvctl_functions/$name\" && $name \"\$@\"; }"
+                # Two frames more in a call trace, the first time only.
+                eval "function $name { __hvctl_load $name \"\$@\"; }"
             done
         }
         __hvctl_stub_functions
@@ -195,6 +226,10 @@ public enum DevStackSteps {
         fi
         if is_service_enabled s-proxy; then
             [[ -n ${SWIFT_HASH:-} ]] || SWIFT_HASH=$(generate_hex_string 10)
+        fi
+        # For a root run: the packages DevStack itself would install for the plugins.
+        if [[ -n ${HVCTL_PACKAGES:-} ]]; then
+            get_plugin_packages >"$HVCTL_PACKAGES"
         fi
         # The functions the source phase defined, loaded when first called like the others.
         __hvctl_stub_functions

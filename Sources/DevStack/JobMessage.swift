@@ -63,7 +63,7 @@ public enum JobClient {
         data.append(10)
         guard JobSocket.writeAll(fd, data) else { throw JobError.socket(path, "cannot send: \(String(cString: strerror(errno)))") }
         shutdown(fd, Int32(SHUT_WR))
-        let answer = JobSocket.readAll(fd, limit: 1 << 20)
+        let answer = JobSocket.readAll(fd, limit: 1 << 20, untilNewline: true)
         guard let response = try? JSONDecoder().decode(JobResponse.self, from: answer) else {
             throw JobError.socket(path, "hvctl's flow ended or did not answer")
         }
@@ -107,7 +107,7 @@ enum JobSocket {
         }
     }
 
-    static func readAll(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil) -> Data {
+    static func readAll(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil, untilNewline: Bool = false) -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while data.count < limit {
@@ -116,6 +116,7 @@ enum JobSocket {
             if n < 0 && (errno == EINTR || (deadline != nil && errno == EAGAIN)) { continue }
             if n <= 0 { break }
             data.append(contentsOf: buffer[0..<n])
+            if untilNewline && buffer[0..<n].contains(10) { break }
         }
         return data
     }

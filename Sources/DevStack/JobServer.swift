@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Glibc
 import Hooks
+import Synchronization
 import Systemd
 
 /// inc/async's jobs as units: the flow's hvctl listens on `jobs.sock` in the run's shell
@@ -26,7 +27,7 @@ public final class JobServer: Sendable {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         guard JobSocket.fill(&address, path) else {
-            close(fd)
+            Glibc.close(fd)
             throw JobError.socket(path, "the path is too long for a socket")
         }
         let bound = withUnsafePointer(to: &address) {
@@ -34,7 +35,7 @@ public final class JobServer: Sendable {
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
+            Glibc.close(fd)
             throw JobError.socket(path, reason)
         }
         // The directory is still root's alone (ShellState.hand(to:) comes after), so nobody can
@@ -47,6 +48,10 @@ public final class JobServer: Sendable {
         thread.start()
         return server
     }
+
+    /// Signalled when the accept loop has ended and closed the listener.
+    private let stopped = DispatchSemaphore(value: 0)
+    private let closing = Mutex(false)
 
     private init(path: String, listener: Int32, table: JobTable) {
         self.path = path
@@ -63,6 +68,8 @@ public final class JobServer: Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 break  // shut down
             }
+            // (A child forked in between inherits it; the client reads one line, not to EOF,
+            // so such a leak cannot hold it.)
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             // A request is one short line: a client that drips it holds the loop 2 s at most.
             var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -79,18 +86,29 @@ public final class JobServer: Sendable {
                 var answer = (try? JSONEncoder().encode(response)) ?? Data()
                 answer.append(10)
                 _ = JobSocket.writeAll(connection, answer)
-                close(connection)
+                Glibc.close(connection)
             }
         }
-        close(listener)
+        Glibc.close(listener)
+        stopped.signal()
     }
 
-    /// Ends the server: no new requests; jobs never waited for are stopped (DevStack only
-    /// warns about them) and named in the result.
+    /// Ends the server: no new requests (the accept loop has ended when this returns, and a
+    /// start that was already on its way is refused); jobs nobody waited for are stopped
+    /// (DevStack only warns about them) and named in the result.
     public func finish() async -> [String] {
-        shutdown(listener, Int32(SHUT_RDWR))
-        unlink(path)
+        await table.close()
+        close()
         return await table.stopUnwaited()
+    }
+
+    /// The socket closed and the accept loop ended; jobs are left to their units' limits.
+    /// Idempotent.
+    func close() {
+        guard closing.withLock({ done in defer { done = true }; return !done }) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        stopped.wait()
+        unlink(path)
     }
 }
 
@@ -107,6 +125,9 @@ actor JobTable {
     /// DevStack's own stack.sh runs a dozen at once.
     static let limit = 32
     private var order: [String] = []
+    /// Jobs an async_wait is waiting for right now: waited for, whatever happens next.
+    private var waiting: Set<String> = []
+    private var closed = false
 
     init(directory: String, runner: HookRunner) {
         self.directory = directory
@@ -121,7 +142,10 @@ actor JobTable {
         }
     }
 
+    func close() { closed = true }
+
     private func start(_ request: JobRequest) -> JobResponse {
+        guard !closed else { return JobResponse(error: "the run is ending; no new jobs") }
         guard let name = request.names.first, request.names.count == 1, DevStackPlugin.isValidName(name) else {
             return JobResponse(error: "a job's name must be letters, digits, '.', '_' or '-'")
         }
@@ -158,6 +182,7 @@ actor JobTable {
             if finished.result != "success", finished.lastLines == nil {
                 finished.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
             }
+            unlink(state)  // the caller's state at the call: passwords included
             return finished
         }
         jobs[name] = Job(unit: service.name, task: task)
@@ -173,7 +198,9 @@ actor JobTable {
                 response.unknown.append(name)
                 continue
             }
+            waiting.insert(name)
             let finished = await job.task.value
+            waiting.remove(name)
             jobs[name] = nil
             order.removeAll { $0 == name }
             response.finished.append(finished)
@@ -182,13 +209,13 @@ actor JobTable {
         return response
     }
 
+    /// All at once (each stop takes up to the stop grace), then waited for.
     func stopUnwaited() async -> [String] {
-        let names = order
-        for name in names {
-            guard let job = jobs[name] else { continue }
-            job.task.cancel()  // SystemdManager.run stops the unit when its wait is cancelled
-            _ = await job.task.value
-        }
+        let names = order.filter { !waiting.contains($0) }
+        let tasks = order.compactMap { jobs[$0]?.task }
+        // SystemdManager.run stops the unit when its wait is cancelled.
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = await task.value }
         jobs = [:]
         order = []
         return names

@@ -5,11 +5,15 @@ public enum HookLog {
     /// The last `count` lines a unit logged. journald receives a unit's stdout through a
     /// stream it drains on its own schedule, so this waits until the line count holds still
     /// for `settle` (at most `limit`) before answering.
+    /// `invocation`: the unit's InvocationID, when known — a run reuses some unit names (clean's
+    /// second environment, a job started again after its wait), and only this invocation's
+    /// lines are the failure's.
     public static func lastLines(
-        of unit: String, count: Int, settle: Duration = .milliseconds(150), limit: Duration = .seconds(2)
+        of unit: String, invocation: String? = nil, count: Int, settle: Duration = .milliseconds(150), limit: Duration = .seconds(2)
     ) async throws -> [String] {
         let reader = try await JournalReader.open()
         try await reader.addMatch("_SYSTEMD_UNIT=\(unit)")
+        if let invocation { try await reader.addMatch("_SYSTEMD_INVOCATION_ID=\(invocation)") }
         let end = ContinuousClock.now.advanced(by: limit)
         var lines: [String] = []
         var stableSince = ContinuousClock.now

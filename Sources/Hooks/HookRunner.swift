@@ -206,7 +206,7 @@ public struct HookRunner: Sendable {
                 outcome.note = "it left no shell state (it replaced hvctl's EXIT trap or exec'd): the next call starts from the state before it"
             }
             if !outcome.succeeded {
-                outcome.lastLines = try? await HookLog.lastLines(of: service.name, count: 20)
+                outcome.lastLines = try? await HookLog.lastLines(of: service.name, invocation: result.invocationID, count: 20)
             }
             report.hooks.append(outcome)
             onOutcome(outcome)

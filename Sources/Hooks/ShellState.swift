@@ -57,14 +57,14 @@ public actor ShellState {
     /// it left none (it replaced hvctl's EXIT trap, exec'd, or was killed while writing).
     @discardableResult
     func adopt(_ output: String) -> Bool {
-        guard Self.isComplete(output) else { return false }
+        guard Self.isComplete(output) else {
+            unlink(output)
+            return false
+        }
+        // The state before is nobody's start any more: /run is memory.
+        if let previous = current { unlink(previous) }
         current = output
         return true
-    }
-
-    /// Starts the next call from `path` (a state another ShellState's call left).
-    public func start(from path: String) {
-        current = path
     }
 
     public static func isComplete(_ path: String) -> Bool {
@@ -142,8 +142,16 @@ public actor ShellState {
         # ($HVCTL_STATE_IN) and, when the call's shell exits, writes its own ($HVCTL_STATE_OUT):
         # every variable with its attributes, and every function.
         if [[ -n ${HVCTL_STATE_IN:-} ]]; then
-            # bash's read-only variables refuse their old values, as they should, and say so.
+            # bash's read-only variables refuse their old values, as they should, and say so:
+            # quietly, then. A state that stopped loading half-way (its last line never ran) is
+            # loaded again for bash to say what is wrong, and the call fails.
             source "$HVCTL_STATE_IN" 2>/dev/null
+            if [[ ${__hvctl_state_loaded:-} != yes ]]; then
+                echo "hvctl: the shell state $HVCTL_STATE_IN did not load; bash says:" >&2
+                source "$HVCTL_STATE_IN" >/dev/null
+                exit 1
+            fi
+            unset __hvctl_state_loaded
         fi
 
         __hvctl_save_state() {
@@ -164,6 +172,7 @@ public actor ShellState {
                 declare -p
                 declare -f
                 declare -Fx
+                echo '__hvctl_state_loaded=yes'
                 echo '# hvctl: end of state'
             } >"$__hvctl_out"
             return $__hvctl_status

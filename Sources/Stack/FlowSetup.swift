@@ -20,8 +20,7 @@ public enum FlowSetup {
         var selection: DriverSelection?
         if hooks.devstack != nil, driver == nil, !dryRun {
             let manager = try await SystemdManager.connect()
-            if let (environment, report) = try await hooks.buildEnvironment(run: run, manager: manager, forcedDriver: nil) {
-                report.hooks.forEach(onHook)
+            if let (environment, _) = try await hooks.buildEnvironment(run: run, manager: manager, forcedDriver: nil, onOutcome: onHook) {
                 do {
                     selection = try DriverSelection.fromDevStack(environment.settings.virtDriver, preferred: preferred)
                 } catch {

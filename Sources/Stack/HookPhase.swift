@@ -115,12 +115,13 @@ public struct HookPhase: Sendable {
     /// DevStack mode: stack.sh's settings for `run`, read by a unit; --driver wins over
     /// local.conf, else the selection is stackrc's default.
     public func buildEnvironment(
-        run: RunID, manager: SystemdManager, forcedDriver: String?, name: String? = nil
+        run: RunID, manager: SystemdManager, forcedDriver: String?, name: String? = nil,
+        onOutcome: @escaping @Sendable (HookOutcome) -> Void = { _ in }
     ) async throws -> (DevStackEnvironment, HookRunReport)? {
         guard let tree = try devstackTree() else { return nil }
         return try await DevStackEnvironment.build(
             tree: tree, extras: try prepare().hooks, runner: runner(run: run, manager: manager), trust: trust,
-            forcedDriver: forcedDriver, name: name ?? run.value)
+            forcedDriver: forcedDriver, name: name ?? run.value, onOutcome: onOutcome)
     }
 
     public func options(run: RunID) -> HookRunner.Options {
@@ -196,16 +197,27 @@ public struct HookPhase: Sendable {
     /// `hvctl hooks run` in DevStack mode: the environment, then the one call.
     func runInDevStack(run: RunID, manager: SystemdManager, onOutcome: @escaping @Sendable (HookOutcome) -> Void) async throws -> HookRunReport {
         let forced = driver.source == "--driver" ? driver.name : nil
-        guard case (var environment, let built)? = try await buildEnvironment(run: run, manager: manager, forcedDriver: forced) else {
+        let built: (DevStackEnvironment, HookRunReport)?
+        do {
+            built = try await buildEnvironment(run: run, manager: manager, forcedDriver: forced, onOutcome: onOutcome)
+        } catch is CancellationError {
+            var report = HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: driver.name, hooks: [], interrupted: true)
+            report.stoppedHook = "devstack:settings"
+            return report
+        }
+        guard case (var environment, let settings)? = built else {
             return HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: driver.name, hooks: [], interrupted: false)
         }
         var report = HookRunReport(run: run.value, mode: call.mode, phase: call.phase, driver: environment.settings.virtDriver, hooks: [], interrupted: false)
-        built.hooks.forEach(onOutcome)
-        report.append(built)
+        report.append(settings)
+        let strict = call.stopsAtFirstFailure
         do {
             let runner = runner(run: run, manager: manager)
-            report.append(try await environment.prepare(runner: runner, trust: trust, strict: call.stopsAtFirstFailure, onOutcome: onOutcome))
-            if report.succeeded { report.append(try await environment.run(call, runner: runner, onOutcome: onOutcome)) }
+            report.append(try await environment.prepare(runner: runner, trust: trust, strict: strict, onOutcome: onOutcome))
+            // unstack.sh and clean.sh go on after a failure; stack.sh does not.
+            if !report.interrupted && (report.succeeded || !strict) {
+                report.append(try await environment.run(call, runner: runner, onOutcome: onOutcome))
+            }
         } catch {
             await environment.finish()
             throw error

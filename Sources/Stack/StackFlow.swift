@@ -175,7 +175,14 @@ public struct StackFlow: Sendable {
             let seconds = (clock.now - began).inSeconds
             onEvent(.stepDone(step.name, ok: ok, seconds: seconds, detail: detail))
             record.steps.append(.init(name: step.name, ok: ok, seconds: seconds, detail: detail))
-            try context.state.update { $0.record(record) }
+            do {
+                try context.state.update { $0.record(record) }
+            } catch {
+                // Its jobs stopped and its shell state removed before the error goes up.
+                await finish(devstack)
+                await finish(start)
+                throw error
+            }
             if !ok {
                 if firstFailure == nil { firstFailure = .stepFailed(flow: flow, driver: driver.name, step: step.name, detail: detail ?? "failed") }
                 if stopsEarly || detail == "interrupted" { break }
@@ -220,27 +227,26 @@ public struct StackFlow: Sendable {
             environment = start
         } else {
             guard let (built, settings) = try await phase.buildEnvironment(
-                run: context.run, manager: context.systemd, forcedDriver: driver.name, name: name)
+                run: context.run, manager: context.systemd, forcedDriver: driver.name, name: name, onOutcome: { onEvent(.hook($0)) })
             else { return (nil, report) }
-            settings.hooks.forEach { onEvent(.hook($0)) }
             report.append(settings)
             environment = built
         }
         do {
             let runner = phase.runner(run: context.run, manager: context.systemd)
-            try await environment.fetchPlugins(trust: phase.trust, runner: runner)
-            // Before pre-install, as stack.sh installs its packages before that phase; never
-            // for a --user run, whose user's shell wrote where the plugins are.
-            let missing = PackageInstaller.missing(environment.plugins.flatMap(\.packages))
-            if !missing.isEmpty {
-                if context.settings.installPackages && flow == "stack" && phase.user == nil {
+            report.append(try await environment.prepare(runner: runner, trust: phase.trust, strict: flow == "stack") { onEvent(.hook($0)) })
+            // Before pre-install, as stack.sh installs its packages before that phase: what
+            // DevStack's own get_plugin_packages lists (the ready step wrote it, for a root
+            // run only: a --user run's user wrote everything that step saw).
+            let missing = PackageInstaller.missing(phase.user == nil ? environment.pluginPackages : [])
+            if !missing.isEmpty && report.succeeded {
+                if context.settings.installPackages && flow == "stack" {
                     context.progress("installing the plugins' packages (devstack/files/debs): \(missing.joined(separator: " "))")
                     try await PackageInstaller.install(missing, context)
-                } else {
-                    context.progress("the plugins list packages that are not installed: \(missing.joined(separator: " ")) (--install-packages installs them)")
+                } else if flow == "stack" {
+                    context.progress("the plugins need packages that are not installed: \(missing.joined(separator: " ")) (--install-packages installs them)")
                 }
             }
-            report.append(try await environment.prepare(runner: runner, trust: phase.trust, strict: flow == "stack") { onEvent(.hook($0)) })
         } catch {
             await environment.finish()
             throw error

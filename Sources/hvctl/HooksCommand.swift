@@ -185,6 +185,9 @@ struct HooksRunCommand: AsyncParsableCommand {
             }
         }
         if report.unrecorded { note(HookLines.unrecordedNote(report.run)) }
+        if !report.unwaitedJobs.isEmpty {
+            note("async jobs nobody waited for were stopped: \(report.unwaitedJobs.joined(separator: ", ")) (a job lasts one run: wait for it in the same hvctl command)")
+        }
         if text {
             say(HookLines.summary(report))
         } else {

@@ -508,3 +508,46 @@ extension DevStackTests {
         #expect(try loadedUnits(matching: "hvctl-*-job-job*.service").isEmpty, "the 32 were stopped at the end of the run")
     }
 }
+
+extension DevStackTests {
+    @Test("[[extra|FILE]] is merged before stack extra, [[post-extra|FILE]] after it, as stack.sh merges them")
+    func extraMerges() throws {
+        let f = try DevStackFixture(
+            localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "EXTRA_CONF=$DEST/extra.conf"],
+            meta: "[[extra|$EXTRA_CONF]]\n[DEFAULT]\nfrom_extra = 1\n[[post-extra|$EXTRA_CONF]]\n[DEFAULT]\nfrom_post_extra = 1\n")
+        defer { f.remove() }
+        try f.addHook("50-extra.sh", #"""
+            if [[ "$1" == "stack" && "$2" == "extra" ]]; then
+                grep -c '^from' "$EXTRA_CONF" >"$OUT/seen-in-extra" || true
+            fi
+            """#)
+        let out = try hvctl(f, ["hooks", "run", "stack", "extra"])
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        #expect(f.read("seen-in-extra") == "1\n", "the extra section is there when the hooks run, the post-extra one not yet")
+        let conf = (try? String(contentsOfFile: f.dest + "/extra.conf", encoding: .utf8)) ?? ""
+        #expect(conf.contains("from_extra = 1") && conf.contains("from_post_extra = 1"), "\(conf)")
+    }
+
+    @Test("unstack goes on after a failing environment call, as unstack.sh (no errexit) does; a copied lazy function wraps its original")
+    func unstackGoesOn() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        try f.addHook("40-broken.sh", #"if [[ "$1" == "override_defaults" ]]; then false; exit 3; fi"#)
+        try f.addHook("50-wrap.sh", #"""
+            if [[ "$1" == "source" ]]; then
+                # DevStack's own idiom for wrapping a function (lib/neutron_plugins/*).
+                eval "orig_is_ubuntu() $(declare -f is_ubuntu | tail -n +2)"
+                is_ubuntu() { echo "wrapped" >>"$OUT/wrap"; orig_is_ubuntu; }
+            fi
+            if [[ "$1" == "unstack" ]]; then
+                is_ubuntu && echo "debian: yes" >>"$OUT/wrap"
+                is_ubuntu && echo "debian: yes" >>"$OUT/wrap"
+            fi
+            """#)
+        let out = try hvctl(f, ["hooks", "run", "unstack"])
+        #expect(out.status != 0, "the broken hook fails the run")
+        #expect(out.stdout.contains("FAIL  40-broken.sh  override_defaults  exit 3"), "\(out.stdout)")
+        #expect(out.stdout.contains("ok    50-wrap.sh  unstack"), "unstack still ran: \(out.stdout)")
+        #expect(f.read("wrap") == "wrapped\ndebian: yes\nwrapped\ndebian: yes\n", "the wrapper stays: \(f.read("wrap"))")
+    }
+}
