@@ -210,6 +210,9 @@ public enum DevStackSteps {
     static let ready = #"""
         # hvctl: the end of run_phase source, then stack.sh's passwords, never prompted for.
         verify_disabled_services
+        # State stack.sh sets on its way through install_prereqs.sh (which installs packages):
+        # the Python DevStack's functions run.
+        export PYTHON=$(which python${PYTHON3_VERSION} 2>/dev/null || which python3 2>/dev/null)
         if initialize_database_backends; then
             [[ -n ${DATABASE_PASSWORD:-} ]] || DATABASE_PASSWORD=$(generate_hex_string 10)
             define_database_baseurl

@@ -8,9 +8,9 @@ struct JobCommand: ParsableCommand {
         commandName: "job",
         abstract: "Start or wait for a DevStack async job (called by async_run and async_wait inside a hook).",
         discussion: """
-            In DevStack mode a hook's async_runfunc NAME FUNC ARGS runs FUNC as the unit \
-            hvctl-RUN-job-NAME.service, starting from the hook's shell state at that moment, \
-            as the hook's user; async_wait NAME waits for it from any later call of the same \
+            In DevStack mode a hook's async_runfunc FUNC ARGS runs FUNC as the unit \
+            hvctl-RUN-job-FUNC.service, starting from the hook's shell state at that moment, \
+            as the hook's user; async_wait FUNC waits for it from any later call of the same \
             run and fails with its exit code and last lines. Both reach the running flow \
             through $HVCTL_JOBS_SOCKET; outside a hook there is nothing to talk to.
             """,
