@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Core", "Hooks", "Systemd"], path: "Tests/TestSupport"),
         .testTarget(name: "PinnedThreadTests", dependencies: ["PinnedThread"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
-        .testTarget(name: "HypervisorsTests", dependencies: ["Hypervisors", "TestSupport"]),
+        .testTarget(name: "HypervisorsTests", dependencies: ["Core", "Hypervisors", "TestSupport"]),
         .testTarget(name: "HooksTests", dependencies: ["Core", "Hooks", "Systemd", "TestSupport"]),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "hvctlTests", dependencies: ["Core", "Stack", "Hooks", "DevStack", "Hypervisors", "Systemd", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Core
 import Systemd
 
 /// What a driver verb gets from the command that calls it.

@@ -1,3 +1,4 @@
+import Core
 import Hypervisors
 
 /// Which hypervisor driver a command acts on.

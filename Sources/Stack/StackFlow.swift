@@ -1,3 +1,4 @@
+import Core
 import DevStack
 import Foundation
 import Hooks

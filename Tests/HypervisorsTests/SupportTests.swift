@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 import Testing
@@ -73,7 +74,7 @@ struct SupportTests {
         mkdir(dir + "/d.conf", 0o755)
         mkfifo(dir + "/fifo.conf", 0o644)
         for bad in [dir + "/d.conf", dir + "/fifo.conf"] {
-            #expect(throws: HypervisorError.self) { _ = try IniFile.load(bad) }
+            #expect(throws: IniFileError.self) { _ = try IniFile.load(bad) }
             #expect { try ini.write(to: bad) } throws: { "\($0)".contains(bad) }
         }
         #expect((try? FileManager.default.contentsOfDirectory(atPath: dir))?.contains { $0.hasSuffix(".tmp") } == false)

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// DevStack's `fake` driver: every verb succeeds without a hypervisor, and each call is

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Glibc
 
@@ -67,7 +68,7 @@ public enum AtomicFile {
         return current
     }
 
-    static func kind(_ mode: mode_t) -> String {
+    public static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFREG: return "a regular file"
         case S_IFDIR: return "a directory"

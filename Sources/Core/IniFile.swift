@@ -31,16 +31,16 @@ public struct IniFile: Sendable, Equatable {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ENOENT { return IniFile(text: "") }
-            throw HypervisorError.failed("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw IniFileError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
-            throw HypervisorError.failed("\(path) is \(AtomicFile.kind(st.st_mode)), not an INI file; point --compute-config at a regular file")
+            throw IniFileError("\(path) is \(AtomicFile.kind(st.st_mode)), not an INI file; point --compute-config at a regular file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw HypervisorError.failed("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw IniFileError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
-            throw HypervisorError.failed("\(path) is not UTF-8 text; hvctl leaves it as it is")
+            throw IniFileError("\(path) is not UTF-8 text; hvctl leaves it as it is")
         }
         return IniFile(text: text)
     }
@@ -117,4 +117,10 @@ public struct IniFile: Sendable, Equatable {
         guard let eq = line.firstIndex(of: "=") else { return "" }
         return line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
     }
+}
+
+/// An INI file hvctl was asked to edit and cannot read as one; the message names it and says why.
+public struct IniFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

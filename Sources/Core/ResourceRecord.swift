@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// hvctl's record of one thing it created: written to the state before the create request
