@@ -165,7 +165,7 @@ public struct DevStackEnvironment: Sendable {
 
     /// local.conf's meta sections merged around a phase, as stack.sh merges them: [[extra|…]]
     /// before `stack extra`, the others after their phase.
-    static func merges(around call: HookCall) -> (before: [DevStackSteps.Step], after: [DevStackSteps.Step]) {
+    public static func merges(around call: HookCall) -> (before: [DevStackSteps.Step], after: [DevStackSteps.Step]) {
         switch call {
         case .stack(.postConfig): return ([], [.mergePostConfig])
         case .stack(.extra): return ([.mergeExtra], [.mergePostExtra])

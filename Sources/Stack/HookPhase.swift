@@ -134,8 +134,28 @@ public struct HookPhase: Sendable {
     }
 
     /// The units the phase would start, in order, without starting any.
+    /// In DevStack mode with local.conf's meta-section merges around the call. Plugins come
+    /// from DevStack's settings, which a plan does not run: their units are not listed.
     public func plan(run: RunID) throws -> [TransientService] {
-        try HookRunner.plan(try prepare().hooks, call, options(run: run))
+        let o = options(run: run)
+        let calls = try HookRunner.plan(try prepare().hooks, call, o)
+        guard let tree = devstack else { return calls }
+        let merges = DevStackEnvironment.merges(around: call)
+        func steps(_ steps: [DevStackSteps.Step]) throws -> [TransientService] {
+            try steps.filter { tree.hasMetaSections(for: $0.group) }.flatMap { try HookRunner.plan([DevStackSteps.hook($0)], .build, o) }
+        }
+        return try steps(merges.before) + calls + steps(merges.after)
+    }
+
+    /// DevStack mode: the units that build the environment, in order (`strict`: stack's; else
+    /// unstack's and clean's, with openrc).
+    public func environmentPlan(run: RunID, strict: Bool) throws -> [TransientService] {
+        guard devstack != nil else { return [] }
+        let o = options(run: run)
+        let hooks = try prepare().hooks
+        func step(_ step: DevStackSteps.Step) throws -> [TransientService] { try HookRunner.plan([DevStackSteps.hook(step)], .build, o) }
+        return try step(.settings) + (strict ? [] : step(.openrc)) + HookRunner.plan(hooks, .overrideDefaults, o) + step(.libraries)
+            + HookRunner.plan(hooks, .source, o) + step(.ready)
     }
 
     public func run(

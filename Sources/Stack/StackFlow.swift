@@ -59,22 +59,14 @@ public struct StackFlow: Sendable {
             phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
             for unit in try hookPlan(phase) { lines.append("  unit \(unit.name)") }
         }
-        func stepUnit(_ step: DevStackSteps.Step) { lines.append("  unit hvctl-\(context.run)-devstack-\(step.rawValue).service") }
-        let tree = hooks.devstack
-        for step in Self.steps(flow, devstack: tree != nil) {
+        for step in Self.steps(flow, devstack: hooks.devstack != nil) {
             lines.append("\(step.name)")
             if let call = step.call { try hookUnits(call) }
-            if let tree, step.call == .stack(.postConfig) && tree.hasMetaSections(for: "post-config") { stepUnit(.mergePostConfig) }
-            if let tree, step.call == .stack(.testConfig) && tree.hasMetaSections(for: "test-config") { stepUnit(.mergeTestConfig) }
             if step.environment {
-                stepUnit(.settings)
-                try hookUnits(.overrideDefaults)
-                stepUnit(.libraries)
-                try hookUnits(.source)
-                stepUnit(.ready)
+                for unit in try hooks.environmentPlan(run: context.run, strict: flow == "stack") { lines.append("  unit \(unit.name)") }
             }
         }
-        if tree != nil {
+        if hooks.devstack != nil {
             lines.append("(and in each phase, after extras.d's, a unit for each plugin local.conf enables: hvctl hooks list shows them)")
         }
         return lines

@@ -163,7 +163,7 @@ struct HooksRunCommand: AsyncParsableCommand {
         let run = RunID.generate()
 
         if dryRun {
-            let units = try phase.plan(run: run)
+            let units = try phase.environmentPlan(run: run, strict: phase.call.stopsAtFirstFailure) + phase.plan(run: run)
             if output == .json {
                 printJSON(units.map { ["unit": $0.name, "hook": $0.syslogIdentifier ?? ""] })
             } else {

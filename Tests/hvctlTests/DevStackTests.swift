@@ -551,3 +551,28 @@ extension DevStackTests {
         #expect(f.read("wrap") == "wrapped\ndebian: yes\nwrapped\ndebian: yes\n", "the wrapper stays: \(f.read("wrap"))")
     }
 }
+
+extension DevStackTests {
+    @Test("hooks run --dry-run in DevStack mode lists the environment's units, openrc for unstack, and the merges around the call")
+    func hooksRunDryRun() throws {
+        let f = try DevStackFixture(
+            localrc: ["VIRT_DRIVER=fake", "disable_service tempest"], meta: "[[post-config|$DEST/x.conf]]\n[DEFAULT]\na = 1\n")
+        defer { f.remove() }
+        func units(_ args: [String]) throws -> [String] {
+            let out = try Witness.run([hvctlBinary, "hooks", "run"] + args + ["--dry-run", "--top-dir", f.top], environment: f.env)
+            #expect(out.status == 0, "\(out.stderr)")
+            return out.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }
+                .map { String($0.split(separator: "-", maxSplits: 2).last ?? "") }
+        }
+        #expect(try units(["stack", "post-config"]) == [
+            "devstack-settings.service", "override_defaults-80-tempest.service", "devstack-libraries.service",
+            "source-80-tempest.service", "devstack-ready.service", "post-config-80-tempest.service",
+            "devstack-merge-post-config.service",
+        ])
+        #expect(try units(["unstack"]) == [
+            "devstack-settings.service", "devstack-openrc.service", "override_defaults-80-tempest.service",
+            "devstack-libraries.service", "source-80-tempest.service", "devstack-ready.service", "unstack-80-tempest.service",
+        ])
+        #expect(!FileManager.default.fileExists(atPath: f.runtime + "/shell"), "nothing was built")
+    }
+}
