@@ -23,6 +23,8 @@ public struct DevStackEnvironment: Sendable {
     private var pluginsFetched = false
     /// extras.d's hooks, in run order.
     public var extras: [Hook]
+    /// What a root run holds the files it merges into to.
+    var trust: PathTrust
     /// The run's directory and job server, finished exactly once however many copies of
     /// this value there are.
     let resources: Resources
@@ -81,7 +83,7 @@ public struct DevStackEnvironment: Sendable {
             throw error
         }
         // From here on `resources` cleans up after itself if this throws.
-        var environment = DevStackEnvironment(tree: tree, settings: DevStackSettings.empty, extras: extras, resources: resources)
+        var environment = DevStackEnvironment(tree: tree, settings: DevStackSettings.empty, extras: extras, trust: trust, resources: resources)
         // stack.sh sets errexit only after its settings.
         var step = environment.configured(runner, strict: false)
         step.options.user = nil
@@ -104,7 +106,7 @@ public struct DevStackEnvironment: Sendable {
     }
 
     /// $DEST holds what DevStack's hooks install and then run (tempest's virtualenv, the
-    /// projects' checkouts): it and each entry in it are held to the trust rule, so nobody else
+    /// projects' checkouts): it and everything in it are held to the trust rule, so nobody else
     /// can have planted what root will run from there. Missing, root makes it, as stack.sh
     /// does (a --user run's hooks make their own).
     static func checkDest(_ dest: String, trust: PathTrust, user: String?) throws {
@@ -118,10 +120,14 @@ public struct DevStackEnvironment: Sendable {
                 throw DevStackError.stepFailed("settings", detail: "cannot create DEST \(path): \(String(cString: strerror(errno)))")
             }
         }
-        let physical = try trust.verify(path, as: .directory)
-        let names = (try? DirectoryListing.names(of: physical)) ?? []
-        try trust.collecting(names.map { name in { _ = try trust.verify(physical + "/" + name) } })
+        // At every depth: root runs code from anywhere below (tempest's .tox/bin/pip).
+        _ = try trust.verify(path, as: .directory)
+        try trust.verifyTree(path, limit: destEntryLimit)
     }
+
+    /// A DevStack host's $DEST (checkouts, virtualenvs, data) holds some 100,000 entries; a
+    /// walk of 138,000 (/usr here) added 1.8 s to a flow (debug build).
+    static let destEntryLimit = 1_000_000
 
     /// The plugins' checkouts, cloned when missing, held to the trust rule.
     public mutating func fetchPlugins(trust: PathTrust, runner: HookRunner) async throws {
@@ -183,6 +189,15 @@ public struct DevStackEnvironment: Sendable {
         var report = HookRunReport(run: runner.options.run.value, mode: call.mode, phase: call.phase, driver: runner.options.driver, hooks: [], interrupted: false)
         func merge(_ steps: [DevStackSteps.Step]) async throws {
             for merge in steps where report.succeeded && tree.hasMetaSections(for: merge.group) {
+                // A --user run merges as that user, with that user's rights; root's merge
+                // would follow whatever STACK_USER (who owns /etc/nova in DevStack) links there.
+                if runner.options.user == nil, let targets = merge.targets {
+                    var lister = step
+                    lister.options.environment["HVCTL_MERGE_TARGETS"] = targetsFile(merge.group)
+                    report.append(try await lister.run([DevStackSteps.hook(targets)], .build, onOutcome: onOutcome))
+                    guard report.succeeded else { return }
+                    try checkMergeTargets(merge.group)
+                }
                 report.append(try await step.run([DevStackSteps.hook(merge)], .build, onOutcome: onOutcome))
             }
         }
@@ -191,6 +206,48 @@ public struct DevStackEnvironment: Sendable {
         report.append(try await step.run(hooks, call, onOutcome: onOutcome))
         try await merge(merges.after)
         return report
+    }
+
+    func targetsFile(_ group: String) -> String { shell.directory + "/merge-targets-" + group }
+
+    /// Holds every file a root merge will write to the trust rule: each directory on its way
+    /// must be root's or a trusted user's and closed to others, so nobody else can put a link
+    /// there between this check and the write (the file itself may be anyone's: nova may own
+    /// nova.conf). A missing directory is made here, root's, mode 0755 — merge_config_group
+    /// would make it and give it to STACK_USER, who could then plant a link before the write.
+    func checkMergeTargets(_ group: String) throws {
+        let step = "merge-" + group
+        guard let text = DevStackPlugin.smallFile(targetsFile(group), limit: 1 << 20) else {
+            throw DevStackError.stepFailed(step, detail: "the list of files to merge into is missing or too large")
+        }
+        let targets = text.split(separator: "\0").map { path -> String in
+            let p = String(path)
+            return RuntimePaths.normalized(p.hasPrefix("/") ? p : tree.topDir + "/" + p)
+        }
+        var trust = self.trust
+        trust.purpose = "merge local.conf's [[\(group)|…]] sections as root (run with --user, or name their owner in trusted_users)"
+        try trust.collecting(targets.map { target in {
+            let dir = (target as NSString).deletingLastPathComponent
+            var st = stat()
+            if lstat(dir, &st) != 0 {
+                try trust.verifyExistingPrefix(dir)
+                try Self.makeDirectories(dir, step: step)
+            }
+            // The directory first and strictly: it is what a link could be planted in.
+            try trust.verify(dir, as: .directory)
+            _ = try trust.verifyWritable(target)
+        } })
+    }
+
+    /// `mkdir -p` as root, mode 0755, each new directory checked as it is made.
+    static func makeDirectories(_ path: String, step: String) throws {
+        var made = "/"
+        for component in path.split(separator: "/") {
+            made += (made == "/" ? "" : "/") + component
+            guard mkdir(made, 0o755) == 0 || errno == EEXIST else {
+                throw DevStackError.stepFailed(step, detail: "cannot create \(made): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// Stops the jobs nobody waited for (named in the result: DevStack only warns about

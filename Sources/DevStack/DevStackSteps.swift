@@ -27,11 +27,23 @@ public enum DevStackSteps {
         case mergePostExtra = "merge-post-extra"
         /// unstack.sh and clean.sh: openrc (the OS_* credentials), after the settings.
         case openrc
+        /// Before a root run's merge: the files its sections name, expanded in the shell's
+        /// state as merge_config_group expands them, for hvctl to hold to the trust rule.
+        case targetsPostConfig = "targets-post-config"
+        case targetsTestConfig = "targets-test-config"
+        case targetsExtra = "targets-extra"
+        case targetsPostExtra = "targets-post-extra"
 
-        /// The local.conf meta section group a merge step merges.
+        /// The local.conf meta section group a merge or targets step is for.
         public var group: String {
-            rawValue.hasPrefix("merge-") ? String(rawValue.dropFirst("merge-".count)) : rawValue
+            for prefix in ["merge-", "targets-"] where rawValue.hasPrefix(prefix) {
+                return String(rawValue.dropFirst(prefix.count))
+            }
+            return rawValue
         }
+
+        /// The step that lists a merge step's targets.
+        public var targets: Step? { rawValue.hasPrefix("merge-") ? Step(rawValue: "targets-" + group) : nil }
     }
 
     public static func script(_ step: Step, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> RuntimeScript {
@@ -53,6 +65,7 @@ public enum DevStackSteps {
         case .libraries: return libraries
         case .ready: return ready
         case .mergePostConfig, .mergeTestConfig, .mergeExtra, .mergePostExtra: return merge(step.group)
+        case .targetsPostConfig, .targetsTestConfig, .targetsExtra, .targetsPostExtra: return targets(step.group)
         case .openrc: return "# hvctl: unstack.sh and clean.sh source openrc for the OS_* credentials.\nsource $TOP_DIR/openrc\n"
         }
     }
@@ -237,6 +250,26 @@ public enum DevStackSteps {
         # The functions the source phase defined, loaded when first called like the others.
         __hvctl_stub_functions
         """# + "\n"
+
+    /// Every path merge_config_group would write for `group`, NUL-separated, into
+    /// $HVCTL_MERGE_TARGETS: the spec expanded as it expands it (`eval echo`), then split and
+    /// globbed as merge_config_file's unquoted `touch $real_configfile` does.
+    static func targets(_ group: String) -> String {
+        #"""
+        # hvctl: the files local.conf's [[\#(group)|FILE]] sections name, for hvctl to check before
+        # root merges into them.
+        for __hvctl_spec in $(get_meta_section_files $TOP_DIR/local.conf \#(group)); do
+            __hvctl_real=$(eval "echo $__hvctl_spec")
+            [[ -z $__hvctl_real ]] && break
+            for __hvctl_word in $__hvctl_real; do
+                printf '%s\0' "$__hvctl_word"
+            done
+        done >"$HVCTL_MERGE_TARGETS"
+        # Per call: the next call's state must not name this list.
+        unset __hvctl_spec __hvctl_real __hvctl_word HVCTL_MERGE_TARGETS
+
+        """#
+    }
 
     static func merge(_ group: String) -> String {
         """

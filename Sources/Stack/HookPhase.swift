@@ -142,7 +142,10 @@ public struct HookPhase: Sendable {
         guard let tree = devstack else { return calls }
         let merges = DevStackEnvironment.merges(around: call)
         func steps(_ steps: [DevStackSteps.Step]) throws -> [TransientService] {
-            try steps.filter { tree.hasMetaSections(for: $0.group) }.flatMap { try HookRunner.plan([DevStackSteps.hook($0)], .build, o) }
+            // A root run lists a merge's targets first, to check them (DevStackEnvironment.run).
+            try steps.filter { tree.hasMetaSections(for: $0.group) }
+                .flatMap { merge in (o.user == nil ? [merge.targets].compactMap { $0 } : []) + [merge] }
+                .flatMap { try HookRunner.plan([DevStackSteps.hook($0)], .build, o) }
         }
         return try steps(merges.before) + calls + steps(merges.after)
     }

@@ -101,6 +101,9 @@ struct DevStackTests {
         #expect(merged.contains("[DEFAULT]") && merged.contains("debug = True"), "\(merged)")
         #expect(merged.contains("[compute]") && merged.contains("cpu_mode = host"), "\(merged)")
         #expect(out.stdout.contains("devstack:merge-post-config"))
+        var st = stat()
+        #expect(stat(f.dest + "/etc", &st) == 0 && st.st_uid == 0 && st.st_mode & 0o7777 == 0o755,
+                "the missing directory is made root's, not handed to STACK_USER before the write")
     }
 
     @Test("unstack and clean: the source phase, then their own call; clean builds a fresh environment after unstack")
@@ -567,12 +570,55 @@ extension DevStackTests {
         #expect(try units(["stack", "post-config"]) == [
             "devstack-settings.service", "override_defaults-80-tempest.service", "devstack-libraries.service",
             "source-80-tempest.service", "devstack-ready.service", "post-config-80-tempest.service",
-            "devstack-merge-post-config.service",
+            "devstack-targets-post-config.service", "devstack-merge-post-config.service",
         ])
         #expect(try units(["unstack"]) == [
             "devstack-settings.service", "devstack-openrc.service", "override_defaults-80-tempest.service",
             "devstack-libraries.service", "source-80-tempest.service", "devstack-ready.service", "unstack-80-tempest.service",
         ])
         #expect(!FileManager.default.fileExists(atPath: f.runtime + "/shell"), "nothing was built")
+    }
+}
+
+extension DevStackTests {
+    @Test("attack: a root merge into a directory another user owns (STACK_USER's /etc/nova) is refused; root writes nothing through their link")
+    func mergeThroughPlantedLink() throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let g = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { g.remove() }
+        // DevStack gives /etc/nova to STACK_USER (lib/nova); here the attacker is that user.
+        let novaDir = g.root + "/etc-nova", victim = g.root + "/victim/cron-job"
+        for dir in [novaDir, g.root + "/victim"] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try Witness.run(["chown", "\(attacker.uid):\(attacker.gid)", novaDir])
+        #expect(try attacker.as_(["ln", "-s", victim, novaDir + "/nova.conf"]).status == 0)
+        try g.writeLocalConf(
+            localrc: ["VIRT_DRIVER=fake", "disable_service tempest"],
+            meta: "[[post-config|\(novaDir)/nova.conf]]\n[DEFAULT]\nowned = yes\n")
+        let out = try hvctl(g, ["hooks", "run", "stack", "post-config"])
+        expectRefused(out, novaDir + " is owned by uid \(attacker.uid)")
+        #expect(!FileManager.default.fileExists(atPath: victim), "root wrote through the attacker's link")
+        #expect(!out.stdout.contains("devstack:merge-post-config"), "the merge did not run: \(out.stdout)")
+
+        // The same merge once root owns the directory again.
+        try FileManager.default.removeItem(atPath: novaDir + "/nova.conf")
+        try Witness.run(["chown", "root:root", novaDir])
+        let merged = try hvctl(g, ["hooks", "run", "stack", "post-config"])
+        #expect(merged.status == 0, "a root-owned directory is fine: \(merged.stdout)\n\(merged.stderr)")
+        #expect(((try? String(contentsOfFile: novaDir + "/nova.conf", encoding: .utf8)) ?? "").contains("owned = yes"))
+    }
+
+    @Test("attack: $DEST is checked at every depth: a directory another user owns deep inside (tempest's .tox) is refused")
+    func deepDestPlant() throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest"])
+        defer { f.remove() }
+        let tox = f.dest + "/tempest/.tox/tempest/bin"
+        try FileManager.default.createDirectory(atPath: tox, withIntermediateDirectories: true)
+        try Witness.run(["chown", "\(attacker.uid):\(attacker.gid)", tox])
+        #expect(try attacker.sh("printf '#!/bin/sh\\ntouch \(attacker.home)/ran\\n' >\(tox)/pip; chmod 755 \(tox)/pip").status == 0)
+        expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), tox)
+        #expect(!FileManager.default.fileExists(atPath: attacker.home + "/ran"))
     }
 }
