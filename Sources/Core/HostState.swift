@@ -17,8 +17,19 @@ public struct HostState: Sendable, Equatable, Codable {
         /// "kvm" or "qemu", as configure found the host (libvirt).
         public var domainType: String?
         public var lastStart: Date?
+        /// A script driver: how each verb last ended, by verb.
+        public var verbs: [String: VerbRecord]?
+
+        public struct VerbRecord: Sendable, Equatable, Codable {
+            public var ok: Bool
+            public var at: Date
+        }
 
         public init() {}
+
+        public mutating func record(_ verb: String, ok: Bool) {
+            verbs = (verbs ?? [:]).merging([verb: VerbRecord(ok: ok, at: Date())]) { $1 }
+        }
     }
 
     /// One command's flow (stack, unstack, clean, switch) and what happened in it.

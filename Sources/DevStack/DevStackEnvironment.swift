@@ -250,6 +250,12 @@ public struct DevStackEnvironment: Sendable {
         }
     }
 
+    /// One unit in this environment's shell state, strict as stack.sh (a hypervisor
+    /// script's verb, as lib/nova calls it).
+    public func call(_ hook: Hook, runner: HookRunner, strict: Bool, onOutcome: @escaping @Sendable (HookOutcome) -> Void) async throws -> HookRunReport {
+        try await configured(runner, strict: strict).run([hook], .build, onOutcome: onOutcome)
+    }
+
     /// Stops the jobs nobody waited for (named in the result: DevStack only warns about
     /// them), then removes the run's shell state, passwords included. Once: later calls, on
     /// this value or a copy, return [].

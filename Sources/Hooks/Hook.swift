@@ -12,6 +12,9 @@ public struct Hook: Sendable, Equatable, Codable, Comparable {
         case plugin
         /// hvctl's own shell code (`path`), sourced without arguments.
         case step
+        /// One verb of a hypervisor script (`path` is hvctl's wrapper that sources the script
+        /// and calls the verb's function).
+        case verb
     }
 
     public var kind: Kind = .extras
@@ -46,12 +49,20 @@ public struct Hook: Sendable, Equatable, Codable, Comparable {
         return hook
     }
 
+    /// `VERB_nova_hypervisor` of the script driver `driver`: unit
+    /// `hvctl-RUN-VERB-hypervisor-DRIVER.service`, logged as `hypervisor-DRIVER`.
+    public static func verb(_ verb: String, driver: String, wrapper: String) -> Hook {
+        var hook = Hook(file: "hypervisor-\(driver)", order: 0, name: "\(verb)-hypervisor-\(driver)", path: wrapper)
+        hook.kind = .verb
+        return hook
+    }
+
     /// What the unit sources for `call`, with which arguments; nil when this hook has nothing
     /// to run for it (a plugin without devstack/settings in the source phase).
     public func script(for call: HookCall) -> (path: String, arguments: [String])? {
         switch kind {
         case .extras: return (path, call.arguments)
-        case .step: return (path, [])
+        case .step, .verb: return (path, [])
         case .plugin:
             let file: String
             let arguments: [String]

@@ -62,6 +62,7 @@ public struct HookRunner: Sendable {
             return "hvctl-\(o.run)-\(call.phase)-\(order)-\(hook.name).service"
         case .plugin: return "hvctl-\(o.run)-\(call.phase)-plugin-\(hook.name).service"
         case .step: return "hvctl-\(o.run)-devstack-\(hook.name).service"
+        case .verb: return "hvctl-\(o.run)-\(hook.name).service"
         }
     }
 
@@ -77,9 +78,12 @@ public struct HookRunner: Sendable {
         if o.shellState != nil {
             // DevStack mode: the shell stack.sh would have, then the call, as run_phase makes it.
             script = #"source "$HVCTL_PRELUDE"; "# + errexit + #"source "$0" "$@""#
-        } else {
+        } else if hook.kind == .extras {
             // `. hook source; . hook <mode> [<phase>]` in one bash, as DevStack's stack.sh did.
             script = errexit + #"source "$HVCTL_FUNCTIONS"; source "$0" source; source "$0" "$@""#
+        } else {
+            // hvctl's own code (a hypervisor script's verb): once, with hvctl's functions.
+            script = errexit + #"source "$HVCTL_FUNCTIONS"; source "$0" "$@""#
         }
         var s = TransientService(name: name, command: ["/bin/bash", "-c", script, path] + arguments)
         s.description = "hvctl hook \(hook.file) \(call) (run \(o.run))"
@@ -103,6 +107,8 @@ public struct HookRunner: Sendable {
         s.logExtraFields = [
             "HVCTL_RUN": o.run.value, "HVCTL_MODE": call.mode, "HVCTL_PHASE": call.phase, "HVCTL_HOOK": hook.file,
         ]
+        // A hypervisor script's verb is the driver's own output: `hvctl logs DRIVER` shows it.
+        if hook.kind == .verb { s.logExtraFields[RunMarker.driverField] = o.driver }
         s.unlimitedLogRate = true
         s.user = o.user
         // How long a hook's processes get between SIGTERM and SIGKILL: on Ctrl-C, at its

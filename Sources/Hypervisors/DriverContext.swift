@@ -10,6 +10,8 @@ public struct DriverContext: Sendable {
     public var settings: DriverSettings
     /// Progress for long waits ("waiting for dockerd… 5 s"); one line each.
     public var progress: @Sendable (String) -> Void
+    /// Where a script driver's verbs run: given by the flow that calls them.
+    public var scripts: (any ScriptVerbRunner)?
 
     public init(
         systemd: SystemdManager, state: StateStore, run: RunID, settings: DriverSettings = DriverSettings(),
@@ -23,31 +25,31 @@ public struct DriverContext: Sendable {
     }
 }
 
-/// Per-host choices for the drivers.
+/// Per-host choices for the drivers: what every driver reads, and each driver's own section.
 public struct DriverSettings: Sendable {
     /// Let `install` run apt-get when the hypervisor is missing.
     public var installPackages = false
     /// The consumer's INI file that gets `[DEFAULT] compute_driver` (a real nova.conf, or this).
     public var computeConfig = "/etc/hvctl/compute.conf"
-    public var dockerSocket = EngineClient.defaultSocket
-    public var libvirtURI = "qemu:///system"
-    /// The image instances run from; nil: hvctl's own busybox image.
+    /// The image instances run from; nil: the driver's own base image.
     public var baseImage: String?
-    /// A rootfs tarball to import as the base image instead of busybox.
+    /// A rootfs tarball to import as the base image.
     public var baseRootfs: String?
-    /// Network mode for Docker instances. "none" by default: a bridge endpoint costs the
-    /// daemon more than anything else at create and removal time, and instances need none.
-    public var dockerNetwork = "none"
     /// How long a daemon may take to answer after its unit started.
     public var startTimeout: Duration = .seconds(90)
     /// Graceful stop of instances before they are killed.
     public var stopGrace: Duration = .seconds(10)
-    /// How long one look at libvirt (connect, list, read marks) may take. libvirt's calls
-    /// block; a frozen libvirtd (SIGSTOP, or wedged on a stuck QEMU) would otherwise hold
-    /// every command, and the host lock, forever.
-    public var libvirtTimeout: Duration = .seconds(15)
+    /// Each driver's own settings, by driver and key, as text: hvctl.conf's `[NAME]` section
+    /// (checked by the driver's `checkSetting`), with its command-line options over it. A
+    /// driver reads its own through typed accessors in its folder.
+    public var sections: [String: [String: String]] = [:]
 
     public init() {}
+
+    public subscript(driver: String, key: String) -> String? {
+        get { sections[driver]?[key] }
+        set { sections[driver, default: [:]][key] = newValue }
+    }
 }
 
 /// Labels and marks that say "hvctl made this".

@@ -4,7 +4,9 @@ import Systemd
 ///
 /// Every verb is idempotent — a second run is safe and quick — and throws
 /// `HypervisorError`s worded as what to do. A driver is one folder in Sources/Hypervisors and
-/// one entry in `Drivers.all`.
+/// one entry in `Drivers.all`; it owns its section of hvctl.conf, the endpoint its runs'
+/// leases record, its doctor check and the units `hvctl logs NAME` reads, so nothing outside
+/// its folder names it.
 public protocol Hypervisor: Sendable {
     var name: String { get }
     /// The consumer's `[DEFAULT] compute_driver` for this driver (nova's naming).
@@ -27,22 +29,32 @@ public protocol Hypervisor: Sendable {
     func launch(_ name: String, image: String?, _ context: DriverContext) async throws -> Instance
     func instances(_ context: DriverContext) async throws -> [Instance]
     func delete(_ name: String, _ context: DriverContext) async throws
+
+    /// hvctl.conf's `[NAME]` section: the value to keep for `key`, or a
+    /// `HypervisorError.badSetting` saying what the key takes.
+    func checkSetting(_ key: String, _ value: String) throws -> String
+    /// Where its verbs reach the hypervisor under `settings` (a socket, a URI); nil when it
+    /// dials nothing. Each run's lease records it, so a reaper reaches the same place — and
+    /// only a place this host's hvctl is configured with.
+    func endpoint(_ settings: DriverSettings) -> String?
+    /// Two spellings of one endpoint compare equal after this.
+    func normalizedEndpoint(_ endpoint: String) -> String
+    /// `settings` pointed at `endpoint` (one `endpoint` returned).
+    func setEndpoint(_ endpoint: String, in settings: inout DriverSettings)
+    /// What `hvctl doctor` says of it, never starting anything.
+    func doctor(_ context: DoctorContext) async -> DriverCheck
+    /// The units whose journal `hvctl logs NAME` shows besides hvctl's own lines.
+    var logUnits: [String] { get }
 }
 
-/// The drivers hvctl knows, by name.
-public enum Drivers {
-    public static let all: [String: any Hypervisor] = [
-        "docker": DockerDriver(),
-        "fake": FakeDriver(),
-        "libvirt": LibvirtDriver(),
-    ]
-
-    public static var names: [String] { all.keys.sorted() }
-
-    public static func named(_ name: String) throws -> any Hypervisor {
-        guard let driver = all[name] else { throw HypervisorError.unknownDriver(name, known: names) }
-        return driver
+extension Hypervisor {
+    public func checkSetting(_ key: String, _ value: String) throws -> String {
+        throw HypervisorError.badSetting(driver: name, key: key, takes: nil)
     }
+    public func endpoint(_ settings: DriverSettings) -> String? { nil }
+    public func normalizedEndpoint(_ endpoint: String) -> String { endpoint }
+    public func setEndpoint(_ endpoint: String, in settings: inout DriverSettings) {}
+    public var logUnits: [String] { [] }
 }
 
 public enum StartResult: Sendable, Equatable {

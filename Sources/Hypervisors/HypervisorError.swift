@@ -8,6 +8,11 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
     case instanceExists(String, driver: String)
     case notManaged(String, driver: String)
     case invalidName(String, reason: String)
+    /// hvctl.conf's `[driver]` section names a key the driver does not have (`takes` nil), or
+    /// a value it does not take.
+    case badSetting(driver: String, key: String, takes: String?)
+    /// What a driver cannot do at all (instances of a script driver).
+    case notSupported(String)
     case failed(String)
 
     public var description: String {
@@ -28,6 +33,12 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
             return "'\(name)' exists in \(driver) but was not created by hvctl; hvctl leaves it alone"
         case .invalidName(let name, let reason):
             return "invalid instance name '\(name)': \(reason)"
+        case .badSetting(let driver, let key, let takes?):
+            return "\(key) in [\(driver)] takes \(takes)"
+        case .badSetting(let driver, let key, nil):
+            return "unknown setting '\(key)' in [\(driver)]"
+        case .notSupported(let message):
+            return message
         case .failed(let message):
             return message
         }

@@ -150,4 +150,25 @@ public struct SystemdDaemon: Sendable {
         }
         return report
     }
+
+    /// Doctor's look at the units: nil when the service runs (the driver may then ask the
+    /// daemon itself), else what is wrong. A listening socket is not probed: that would
+    /// start the daemon.
+    public func doctorUnits(_ context: DoctorContext) async -> DriverCheck? {
+        guard let systemd = context.systemd else { return .withoutSystemd }
+        do {
+            let state = try await systemd.unit(service)
+            guard state.isKnown else { return DriverCheck(.fail, "\(service) is not installed (\(state.loadState))", fix: installHint) }
+            guard !state.isActive else { return nil }
+            let start = "systemctl start \(service)"
+            if let first = sockets.first, try await systemd.unit(first).isActive {
+                return DriverCheck(
+                    .warn, "\(service) is stopped; \(first) is listening and would start it on the first connection (not probed, so nothing was started)",
+                    fix: start)
+            }
+            return DriverCheck(.fail, "\(service) is \(state.activeState) and nothing would start it", fix: start)
+        } catch {
+            return DriverCheck(.fail, "\(error)")
+        }
+    }
 }

@@ -6,16 +6,16 @@ import Systemd
 
 /// Checks each thing hvctl relies on, without changing or starting anything.
 ///
-/// Docker and libvirtd are socket-activated on Debian: connecting to `/run/docker.sock` or
-/// libvirt's socket starts the daemon. So the daemons' units are looked at over D-Bus first,
-/// and a socket is touched only when its service is already running.
+/// Each driver checks itself (`Hypervisor.doctor`): Docker and libvirtd are socket-activated
+/// on Debian, so their units are looked at over D-Bus first, and a socket is touched only
+/// when its service is already running.
 public struct Doctor: Sendable {
     public typealias Check = DoctorReport.Check
 
     public var driver: DriverSelection
     public var transport: BusTransport = .automatic
-    public var dockerSocket = EngineClient.defaultSocket
-    public var libvirtURI = "qemu:///system"
+    /// The drivers' settings: their endpoints.
+    public var settings = DriverSettings()
     public var kvmDevice = "/dev/kvm"
     /// The longest any one check may take; a hung daemon is reported, not waited for.
     public var checkTimeout: Duration = .seconds(10)
@@ -28,22 +28,22 @@ public struct Doctor: Sendable {
 
     public func run() async -> DoctorReport {
         let (systemdCheck, manager) = await checkSystemd()
-        let checks = [
-            systemdCheck,
-            await checkJournal(manager),
-            await checkDocker(manager),
-            await checkLibvirt(manager),
-            checkKVM(),
-        ] + (devstack.map { [checkDevStack($0)] } ?? [])
+        var checks = [systemdCheck, await checkJournal(manager)]
+        let context = DoctorContext(systemd: manager, settings: settings, timeout: checkTimeout)
+        for name in Drivers.names {
+            guard let driver = Drivers.all[name] else { continue }
+            let found = await driver.doctor(context)
+            checks.append(check(name, found.status, found.detail, fix: found.fix))
+        }
+        checks.append(checkKVM())
+        checks += devstack.map { [checkDevStack($0)] } ?? []
         return DoctorReport(driver: driver.name, driverSource: driver.source, checks: checks)
     }
 
     private func needed(_ name: String) -> Bool {
         switch name {
         case "systemd", "journal", "devstack": return true
-        case "docker": return driver.name == "docker"
-        case "libvirt": return driver.name == "libvirt"
-        default: return false
+        default: return name == driver.name
         }
     }
 
@@ -52,7 +52,7 @@ public struct Doctor: Sendable {
     }
 
     private func skippedWithoutSystemd(_ name: String) -> Check {
-        check(name, .skipped, "not checked: systemd is not reachable, and without it hvctl cannot look at a daemon without possibly starting it")
+        check(name, .skipped, DriverCheck.withoutSystemd.detail)
     }
 
     // MARK: the checks
@@ -121,80 +121,6 @@ public struct Doctor: Sendable {
         } catch {
             return check("journal", .fail, "\(error)", fix: "run hvctl as root so it may read the system journal")
         }
-    }
-
-    private func checkDocker(_ manager: SystemdManager?) async -> Check {
-        guard let manager else { return skippedWithoutSystemd("docker") }
-        do {
-            let service = try await manager.unit("docker.service")
-            guard service.isKnown else {
-                return check("docker", .fail, "docker.service is not installed (\(service.loadState))", fix: "apt-get install docker.io")
-            }
-            guard service.isActive else {
-                return try await stoppedDaemon(
-                    "docker", service: service, socketUnits: ["docker.socket"], manager: manager,
-                    start: "systemctl start docker.service")
-            }
-            let socket = dockerSocket
-            let (client, version) = try await withDeadline(checkTimeout, "the Docker daemon") {
-                let client = try await EngineClient.connect(socketPath: socket, timeout: .seconds(5))
-                return (client, try await client.version())
-            }
-            return check("docker", .ok, "Docker Engine \(version.Version), API \(client.apiVersion) on \(socket)")
-        } catch {
-            return check("docker", .fail, "\(error)", fix: "look at `journalctl -u docker.service`")
-        }
-    }
-
-    private func checkLibvirt(_ manager: SystemdManager?) async -> Check {
-        // A local system URI is served by libvirtd; test:///, session and remote URIs are not.
-        let daemonURI = LibvirtURI(libvirtURI).isLocalSystem  // any spelling of it could wake libvirtd
-        if daemonURI {
-            guard let manager else { return skippedWithoutSystemd("libvirt") }
-            do {
-                let service = try await manager.unit("libvirtd.service")
-                guard service.isKnown else {
-                    return check(
-                        "libvirt", .fail, "libvirtd.service is not installed (\(service.loadState))",
-                        fix: "apt-get install libvirt-daemon-system qemu-system-x86")
-                }
-                guard service.isActive else {
-                    return try await stoppedDaemon(
-                        "libvirt", service: service,
-                        socketUnits: ["libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"],
-                        manager: manager, start: "systemctl start libvirtd.service")
-                }
-            } catch {
-                return check("libvirt", .fail, "\(error)")
-            }
-        }
-        do {
-            let uri = libvirtURI
-            let (library, hypervisor) = try await withDeadline(checkTimeout, "libvirt at \(uri)") {
-                let connection = try await LibvirtConnection.open(uri, readOnly: true)
-                return (try await connection.libraryVersion(), try await connection.hypervisor())
-            }
-            return check("libvirt", .ok, "libvirt \(library), \(hypervisor.type) \(hypervisor.version) at \(uri)")
-        } catch {
-            return check("libvirt", .fail, "\(error)", fix: "look at `journalctl -u libvirtd.service`")
-        }
-    }
-
-    /// A daemon whose service is not running: fine if a listening socket would start it (it
-    /// is not probed, since probing would start it), a failure otherwise.
-    private func stoppedDaemon(
-        _ name: String, service: UnitState, socketUnits: [String], manager: SystemdManager, start: String
-    ) async throws -> Check {
-        for socketUnit in socketUnits.prefix(1) {
-            let socket = try await manager.unit(socketUnit)
-            if socket.isActive {
-                return check(
-                    name, .warn,
-                    "\(service.name) is stopped; \(socketUnit) is listening and would start it on the first connection (not probed, so nothing was started)",
-                    fix: start)
-            }
-        }
-        return check(name, .fail, "\(service.name) is \(service.activeState) and nothing would start it", fix: start)
     }
 
     private func checkKVM() -> Check {

@@ -1,9 +1,9 @@
+import Hypervisors
+
 /// What `hvctl doctor` found: one check per thing hvctl relies on.
 public struct DoctorReport: Sendable, Codable, Equatable {
     public struct Check: Sendable, Codable, Equatable {
-        public enum Status: String, Sendable, Codable {
-            case ok, warn, fail, skipped
-        }
+        public typealias Status = DriverCheck.Status
         public var name: String
         public var status: Status
         public var detail: String

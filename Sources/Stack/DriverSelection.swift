@@ -14,12 +14,18 @@ public struct DriverSelection: Sendable, Equatable {
     /// Where the choice came from, for messages ("--driver", "VIRT_DRIVER", "default").
     public var source: String
 
+    /// `scripts`: the script drivers found (ScriptDriverDirectory), known too.
     public static func resolve(
-        flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil
+        flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil,
+        scripts: [String: ScriptDriver] = [:]
     ) throws -> DriverSelection {
         let choice = preferred(flag: flag, environment: environment, state: state, configured: configured)
-        guard known.contains(choice.name) else { throw StackError.unknownDriver(choice.name, source: choice.source) }
+        guard isKnown(choice.name, scripts: scripts) else { throw StackError.unknownDriver(choice.name, source: choice.source) }
         return choice
+    }
+
+    static func isKnown(_ name: String, scripts: [String: ScriptDriver]) -> Bool {
+        (try? Drivers.named(name, scripts: scripts)) != nil
     }
 
     /// The choice before it is checked against the known drivers: in DevStack mode it is only
@@ -36,9 +42,9 @@ public struct DriverSelection: Sendable, Equatable {
 
     /// In DevStack mode, without --driver: what DevStack's settings chose. VIRT_DRIVER in
     /// local.conf wins over the environment's, as in DevStack.
-    public static func fromDevStack(_ name: String, preferred: DriverSelection) throws -> DriverSelection {
+    public static func fromDevStack(_ name: String, preferred: DriverSelection, scripts: [String: ScriptDriver] = [:]) throws -> DriverSelection {
         let source = name == preferred.name ? preferred.source : "VIRT_DRIVER in local.conf"
-        guard known.contains(name) else { throw StackError.unknownDriver(name, source: source) }
+        guard isKnown(name, scripts: scripts) else { throw StackError.unknownDriver(name, source: source) }
         return DriverSelection(name: name, source: source)
     }
 }

@@ -1,5 +1,7 @@
 import Core
+import DevStack
 import Foundation
+import Hooks
 import Hypervisors
 import Systemd
 
@@ -16,14 +18,15 @@ public struct DriverSession: Sendable {
     public static func open(
         driverName: String?, settings: DriverSettings = DriverSettings(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        run: RunID = .generate(), selection chosen: DriverSelection? = nil,
+        run: RunID = .generate(), selection chosen: DriverSelection? = nil, scripts found: [String: ScriptDriver]? = nil,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverSession {
         let config = try HostConfig.load(environment: environment)
         let store = StateStore.fromEnvironment(environment)
+        let scripts = found ?? scriptDrivers(config: config, environment: environment)
         let selection = try chosen ?? DriverSelection.resolve(
-            flag: driverName, environment: environment, state: try store.load(), configured: config.virtDriver)
-        let driver = try Drivers.named(selection.name)
+            flag: driverName, environment: environment, state: try store.load(), configured: config.virtDriver, scripts: scripts)
+        let driver = try Drivers.named(selection.name, scripts: scripts)
         let journaled: @Sendable (String) -> Void = { line in
             progress(line)
             JournalWriter.send("\(selection.name): \(line)", fields: ["HVCTL_DRIVER": selection.name, "HVCTL_RUN": run.value])
@@ -31,6 +34,18 @@ public struct DriverSession: Sendable {
         var context = try await makeContext(settings: settings, environment: environment, progress: journaled)
         context.run = run
         return DriverSession(driver: driver, selection: selection, context: context)
+    }
+
+    /// The script drivers a command that is not a flow knows: hvctl's hypervisors.d and,
+    /// when hvctl.conf's top_dir is a DevStack tree, its lib/nova_plugins.
+    public static func scriptDrivers(config: HostConfig, environment: [String: String]) -> [String: ScriptDriver] {
+        scan(config: config, environment: environment).drivers
+    }
+
+    static func scan(config: HostConfig, environment: [String: String]) -> (drivers: [String: ScriptDriver], refused: [String: String]) {
+        let tree = config.topDir.flatMap { DevStackTree(topDir: ExtrasDirectory.absolute($0)) }
+        let trust = PathTrust(config.hookPolicy, purpose: "run hypervisor scripts")
+        return ScriptDriverDirectory.scan(topDir: tree?.topDir, trust: trust, environment: environment)
     }
 
     /// One entry in the journal about this driver, for `hvctl logs DRIVER`.

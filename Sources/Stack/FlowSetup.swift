@@ -18,11 +18,12 @@ public enum FlowSetup {
         let run = RunID.generate()
         var start: DevStackEnvironment?
         var selection: DriverSelection?
+        let scripts = ScriptDriverDirectory.scan(topDir: hooks.devstack?.topDir, trust: hooks.trust).drivers
         if hooks.devstack != nil, driver == nil, !dryRun {
             let manager = try await SystemdManager.connect()
             if let (environment, _) = try await hooks.buildEnvironment(run: run, manager: manager, forcedDriver: nil, onOutcome: onHook) {
                 do {
-                    selection = try DriverSelection.fromDevStack(environment.settings.virtDriver, preferred: preferred)
+                    selection = try DriverSelection.fromDevStack(environment.settings.virtDriver, preferred: preferred, scripts: scripts)
                 } catch {
                     await environment.finish()
                     throw error
@@ -31,7 +32,8 @@ public enum FlowSetup {
             }
         }
         do {
-            let session = try await DriverSession.open(driverName: driver, settings: settings, run: run, selection: selection, progress: progress)
+            let session = try await DriverSession.open(
+                driverName: driver, settings: settings, run: run, selection: selection, scripts: scripts, progress: progress)
             return (session, start)
         } catch {
             await start?.finish()

@@ -41,12 +41,9 @@ public struct HostConfig: Sendable, Equatable {
     public var computeConfig: String?
     public var hookEnvironment: [String: String] = [:]
     public var hookTimeouts: [String: Int] = [:]
-    public var dockerSocket: String?
-    public var dockerImage: String?
-    public var dockerNetwork: String?
-    public var libvirtURI: String?
-    /// Seconds one look at libvirt may take ([libvirt] timeout).
-    public var libvirtTimeout: Int?
+    /// Each driver's own section (`[docker]`, `[libvirt]`), its keys and values checked by
+    /// the driver.
+    public var driverSections: [String: [String: String]] = [:]
     /// Users besides root and the invoking user who may own hooks, TOP_DIR and what hooks
     /// source; honoured only from a file that root owns in directories only root can write.
     public var trustedUsers: [uid_t] = []
@@ -103,10 +100,20 @@ public struct HostConfig: Sendable, Equatable {
                 }
                 return n
             }
+            if let driver = Drivers.all[section] {
+                do {
+                    c.driverSections[section, default: [:]][key] = try driver.checkSetting(key, value)
+                } catch {
+                    throw ConfigError.bad(path, index + 1, "\(error)")
+                }
+                continue
+            }
             switch (section, key) {
             case ("DEFAULT", "virt_driver"):
-                guard Drivers.names.contains(value) else {
-                    throw ConfigError.bad(path, index + 1, "unknown driver '\(value)'; known: \(Drivers.names.joined(separator: ", "))")
+                // A script driver's name too: which scripts there are is known when it is used.
+                let bare = value.hasPrefix(Drivers.scriptPrefix) ? String(value.dropFirst(Drivers.scriptPrefix.count)) : value
+                guard ScriptDriverDirectory.isDriverName(bare) else {
+                    throw ConfigError.bad(path, index + 1, "'\(value)' is not a driver name; native drivers: \(Drivers.names.joined(separator: ", "))")
                 }
                 c.virtDriver = value
             case ("DEFAULT", "extras_dir"): c.extrasDir = value
@@ -119,11 +126,6 @@ public struct HostConfig: Sendable, Equatable {
                 if let problem = HookEnvironment.problem(with: key) { throw ConfigError.bad(path, index + 1, problem) }
                 c.hookEnvironment[key] = value
             case ("hook_timeout", _): c.hookTimeouts[key.hasSuffix(".sh") ? key : key + ".sh"] = try seconds()
-            case ("docker", "socket"): c.dockerSocket = value
-            case ("docker", "image"): c.dockerImage = value
-            case ("docker", "network"): c.dockerNetwork = value
-            case ("libvirt", "uri"): c.libvirtURI = value
-            case ("libvirt", "timeout"): c.libvirtTimeout = try seconds()
             default: throw ConfigError.bad(path, index + 1, "unknown setting '\(key)' in [\(section)]")
             }
         }
@@ -176,11 +178,9 @@ public struct HostConfig: Sendable, Equatable {
 
     /// Driver settings the command line did not set.
     public func apply(to s: inout DriverSettings) {
-        if let dockerSocket, s.dockerSocket == DriverSettings().dockerSocket { s.dockerSocket = dockerSocket }
-        if let dockerImage, s.baseImage == nil { s.baseImage = dockerImage }
-        if let dockerNetwork { s.dockerNetwork = dockerNetwork }
-        if let libvirtURI, s.libvirtURI == DriverSettings().libvirtURI { s.libvirtURI = libvirtURI }
-        if let libvirtTimeout { s.libvirtTimeout = .seconds(libvirtTimeout) }
+        for (driver, section) in driverSections {
+            for (key, value) in section where s[driver, key] == nil { s[driver, key] = value }
+        }
     }
 }
 

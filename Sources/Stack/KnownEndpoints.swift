@@ -2,38 +2,41 @@ import Core
 import Foundation
 import Hypervisors
 
-/// The daemons this host's hvctl is configured with: the defaults, hvctl.conf's, and those the
-/// command (or the run that started a reaper) was given on its command line. A lease names
-/// where its run worked, but a lease is data on disk: a reaper dials only endpoints on this
-/// list, compared after normalising, and otherwise reports the lease and leaves it alone. A
-/// planted `qemu+ext:///…?command=…` URI would otherwise run its program as root.
+/// The daemons this host's hvctl is configured with: each driver's endpoint under the
+/// defaults, hvctl.conf's, and those the command (or the run that started a reaper) was given
+/// on its command line. A lease names where its run worked, but a lease is data on disk: a
+/// reaper dials only endpoints on this list, compared after the driver normalises them, and
+/// otherwise reports the lease and leaves it alone. A planted `qemu+ext:///…?command=…` URI
+/// would otherwise run its program as root.
 public struct KnownEndpoints: Sendable, Equatable {
-    public var dockerSockets: Set<String>
-    public var libvirtURIs: Set<String>
+    /// By driver, normalised.
+    public var known: [String: Set<String>]
 
     public init(_ settings: [DriverSettings]) {
         let all = settings + [DriverSettings()]
-        dockerSockets = Set(all.map { Self.socket($0.dockerSocket) })
-        libvirtURIs = Set(all.map { Self.uri($0.libvirtURI) })
+        known = Drivers.all.mapValues { driver in Set(all.compactMap { driver.endpoint($0).map(driver.normalizedEndpoint) }) }
     }
 
-    /// The configured endpoints `info` names, spelled as configured; or why the lease is
-    /// left alone.
-    public func resolve(_ info: RunLease.Info) -> Result<(dockerSocket: String, libvirtURI: String), EndpointError> {
-        let socket = dockerSockets.first { $0 == Self.socket(info.dockerSocket) }
-        let uri = libvirtURIs.first { $0 == Self.uri(info.libvirtURI) }
-        if let socket, let uri { return .success((socket, uri)) }
+    /// The endpoints `info` names, by driver, normalised; or why the lease is left alone. A
+    /// driver this hvctl does not have has nothing to dial, and is passed over.
+    public func resolve(_ info: RunLease.Info) -> Result<[String: String], EndpointError> {
+        var resolved: [String: String] = [:]
         var unknown: [String] = []
-        if socket == nil { unknown.append("Docker socket \(info.dockerSocket)") }
-        if uri == nil { unknown.append("libvirt URI \(info.libvirtURI)") }
-        return .failure(EndpointError(
-            message: "its lease names \(unknown.joined(separator: " and ")), which this host's hvctl is not configured with; hvctl dials nothing a lease alone names (configure it in hvctl.conf, or remove the lease if it is not hvctl's)"))
+        for (name, endpoint) in info.endpoints.sorted(by: { $0.key < $1.key }) {
+            guard let driver = Drivers.all[name] else { continue }
+            let normalized = driver.normalizedEndpoint(endpoint)
+            if known[name]?.contains(normalized) == true {
+                resolved[name] = normalized
+            } else {
+                unknown.append("\(name) endpoint \(endpoint)")
+            }
+        }
+        guard unknown.isEmpty else {
+            return .failure(EndpointError(
+                message: "its lease names \(unknown.joined(separator: " and ")), which this host's hvctl is not configured with; hvctl dials nothing a lease alone names (configure it in hvctl.conf, or remove the lease if it is not hvctl's)"))
+        }
+        return .success(resolved)
     }
 
     public struct EndpointError: Error, Sendable { public var message: String }
-
-    /// A socket path with `.`, `..` and repeated slashes taken out.
-    static func socket(_ path: String) -> String { RuntimePaths.normalized(path) }
-
-    static func uri(_ uri: String) -> String { LibvirtURI(uri).normalized }
 }

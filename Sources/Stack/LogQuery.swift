@@ -9,7 +9,7 @@ public struct LogQuery: Sendable {
         case run(String)
         case allRuns
         /// A driver's daemon unit, and hvctl's own entries about that driver.
-        case driver(name: String, unit: String?)
+        case driver(name: String, units: [String])
         case unit(String)
     }
 

@@ -166,8 +166,8 @@ public struct LogReader {
             } else {
                 try await j.addMatch("_SYSTEMD_SLICE=hvctl.slice")
             }
-        case .driver(let name, let unit):
-            if let unit {
+        case .driver(let name, let units):
+            for unit in units {
                 try await j.addMatch("_SYSTEMD_UNIT=\(unit)")
                 try await or()
                 try await j.addMatch("_PID=1")

@@ -50,8 +50,7 @@ public struct Reaper: Sendable {
             dead.release(reaped: false)
             return report
         case .success(let endpoints):
-            context.settings.dockerSocket = endpoints.dockerSocket
-            context.settings.libvirtURI = endpoints.libvirtURI
+            for (name, endpoint) in endpoints { Drivers.all[name]?.setEndpoint(endpoint, in: &context.settings) }
         }
         let cleanup = HostCleanup(context: context, drivers: Drivers.names.compactMap { Drivers.all[$0] }, ownUnit: ownUnit, runtimeDirectory: runtimeDirectory)
         var report = await cleanup.run(scope: .run(dead.info.run), dryRun: false)

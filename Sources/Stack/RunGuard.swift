@@ -23,7 +23,7 @@ public enum RunGuard {
         try await reapDead(context, runtimeDirectory: runtime, note: note)
         let info = RunLease.Info(
             run: context.run.value, pid: getpid(), command: command, started: Date(),
-            dockerSocket: context.settings.dockerSocket, libvirtURI: context.settings.libvirtURI, drivers: drivers)
+            endpoints: Drivers.endpoints(context.settings), drivers: drivers)
         // The reaper first: it watches this process until the lease exists, then the lease.
         do {
             try await context.systemd.launch(
@@ -53,10 +53,9 @@ public enum RunGuard {
     ) -> TransientService {
         var service = TransientService(
             name: Reaper.unitName(run),
-            command: [
-                executable, "reap", "--wait", "--owner", owner.description, "--docker-socket", settings.dockerSocket,
-                "--libvirt-uri", settings.libvirtURI, run.value,
-            ])
+            command: [executable, "reap", "--wait", "--owner", owner.description]
+                + Drivers.endpoints(settings).sorted { $0.key < $1.key }.flatMap { ["--endpoint", "\($0.key)=\($0.value)"] }
+                + [run.value])
         service.description = "hvctl: reaps run \(run) if it dies unfinished"
         service.environment = ["HVCTL_STATE_DIR": store.directory, "HVCTL_RUNTIME_DIR": runtimeDirectory]
         // The same trust as the run's: a state directory its sudo user owns is theirs to use.

@@ -19,20 +19,19 @@ public final class RunLease {
         public var pid: Int32
         public var command: String
         public var started: Date
-        /// Where the run's resources live, so a reaper reaches the same daemons.
-        public var dockerSocket: String
-        public var libvirtURI: String
+        /// Where the run's resources live, by driver (its `endpoint`), so a reaper reaches
+        /// the same daemons.
+        public var endpoints: [String: String]
         /// The drivers the run works on: while one of their daemons cannot be reached, the
         /// run's lease stays, so a later reaper gets to what it left there.
         public var drivers: [String]?
 
-        public init(run: String, pid: Int32, command: String, started: Date, dockerSocket: String, libvirtURI: String, drivers: [String]) {
+        public init(run: String, pid: Int32, command: String, started: Date, endpoints: [String: String], drivers: [String]) {
             self.run = run
             self.pid = pid
             self.command = command
             self.started = started
-            self.dockerSocket = dockerSocket
-            self.libvirtURI = libvirtURI
+            self.endpoints = endpoints
             self.drivers = drivers
         }
     }
@@ -251,8 +250,11 @@ public final class RunLease {
             if data.count > 65536 { break }
         }
         if let info = try? decoder.decode(Info.self, from: data), info.run == run { return info }
-        let defaults = DriverSettings()
-        return Info(run: run, pid: 0, command: "?", started: Date(timeIntervalSince1970: 0), dockerSocket: defaults.dockerSocket, libvirtURI: defaults.libvirtURI, drivers: Drivers.names)
+        // Garbled, or from an hvctl before leases had `endpoints`: the run id from the name
+        // and the default endpoints, the only ones it could name without being configured.
+        return Info(
+            run: run, pid: 0, command: "?", started: Date(timeIntervalSince1970: 0), endpoints: Drivers.endpoints(DriverSettings()),
+            drivers: Drivers.names)
     }
 
     static let encoder: JSONEncoder = {

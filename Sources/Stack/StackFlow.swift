@@ -156,7 +156,7 @@ public struct StackFlow: Sendable {
                     }
                     if !ok { detail = failureDetail(report) }
                 } else if let verb = step.verb {
-                    try await perform(verb)
+                    try await perform(verb, devstack: devstack)
                 }
             } catch is CancellationError {
                 ok = false
@@ -262,7 +262,14 @@ public struct StackFlow: Sendable {
         return try await phase.run(run: context.run, manager: context.systemd) { onEvent(.hook($0)) }
     }
 
-    private func perform(_ verb: String) async throws {
+    private func perform(_ verb: String, devstack: DevStackEnvironment?) async throws {
+        var context = self.context
+        var phase = hooks
+        phase.driver = DriverSelection(name: driver.name, source: session.selection.source)
+        let onEvent = self.onEvent
+        context.scripts = ScriptVerbUnits(
+            runner: phase.runner(run: context.run, manager: context.systemd), devstack: devstack,
+            computeConfig: context.settings.computeConfig, onOutcome: { onEvent(.hook($0)) })
         switch verb {
         case "install": try await driver.install(context)
         case "configure": try await driver.configure(context)

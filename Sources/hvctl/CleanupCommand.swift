@@ -44,7 +44,8 @@ struct CleanupCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let drivers = try driver.map { [try Drivers.named($0)] } ?? Drivers.names.compactMap { Drivers.all[$0] }
+        let scripts = try driver.map { _ in DriverSession.scriptDrivers(config: try Invocation.config(), environment: ProcessInfo.processInfo.environment) } ?? [:]
+        let drivers = try driver.map { [try Drivers.named($0, scripts: scripts)] } ?? Drivers.names.compactMap { Drivers.all[$0] }
         let context = try await DriverSession.makeContext(settings: options.settings)
         let leases = try RunLease.scan(context.state)
         var cleanup = HostCleanup(context: context, drivers: drivers, runtimeDirectory: HostCleanup.runtimeDirectory())

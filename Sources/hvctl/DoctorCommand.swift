@@ -38,11 +38,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "The driver whose needs decide the exit status: docker, fake or libvirt.")
     var driver: String?
 
-    @Option(help: "The Docker Engine socket.")
-    var dockerSocket: String = "/run/docker.sock"
-
-    @Option(help: "The libvirt URI to check.")
-    var libvirtURI: String = "qemu:///system"
+    @OptionGroup var drivers: NativeDriverOptions
 
     @Option(help: ArgumentHelp("A DevStack checkout hooks run in (default: top_dir in hvctl.conf).", valueName: "dir"))
     var topDir: String?
@@ -50,8 +46,11 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         let selection: DriverSelection
         var devstack: DevStackTree?
+        var settings = DriverSettings()
+        drivers.apply(to: &settings)
         do {
             let config = try Invocation.config()
+            config.apply(to: &settings)
             devstack = (topDir ?? config.topDir).flatMap { DevStackTree(topDir: ExtrasDirectory.absolute($0)) }
             selection = try DriverSelection.resolve(
                 flag: driver, environment: ProcessInfo.processInfo.environment, state: try? StateStore.fromEnvironment().load(),
@@ -60,8 +59,7 @@ struct DoctorCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         var doctor = Doctor(driver: selection)
-        doctor.dockerSocket = dockerSocket
-        doctor.libvirtURI = libvirtURI
+        doctor.settings = settings
         doctor.devstack = devstack
         let report = await doctor.run()
 

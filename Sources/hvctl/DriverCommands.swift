@@ -9,17 +9,12 @@ struct DriverOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The INI file that gets [DEFAULT] compute_driver (default: $HVCTL_COMPUTE_CONFIG, else /etc/hvctl/compute.conf); point it at a real nova.conf if you have one.", valueName: "file"))
     var computeConfig: String?
 
-    @Option(help: ArgumentHelp("The Docker Engine socket.", valueName: "path"))
-    var dockerSocket: String = EngineClient.defaultSocket
-
-    @Option(help: ArgumentHelp("The libvirt URI.", valueName: "uri"))
-    var libvirtURI: String = "qemu:///system"
+    @OptionGroup var drivers: NativeDriverOptions
 
     var settings: DriverSettings {
         var s = DriverSettings()
         if let computeConfig { s.computeConfig = computeConfig }
-        s.dockerSocket = dockerSocket
-        s.libvirtURI = libvirtURI
+        drivers.apply(to: &s)
         return s
     }
 }
@@ -154,21 +149,23 @@ struct DriversCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let context = try await DriverSession.makeContext(settings: options.settings)
-        let active = try context.state.load().activeDriver
-        var rows: [DriverStatus] = []
-        for name in Drivers.names {
-            rows.append(try await Drivers.named(name).status(context))
-        }
+        let listing = try await DriverListing.make(settings: options.settings)
         if output == .json {
-            struct Listing: Encodable { var active: String?; var drivers: [DriverStatus] }
-            printJSON(Listing(active: active, drivers: rows))
+            printJSON(listing)
             return
         }
-        for s in rows {
-            let mark = s.driver == active ? "*" : " "
+        for s in listing.drivers {
+            let mark = s.driver == listing.active ? "*" : " "
             let state = s.running ? "running" : (s.installed ? "stopped" : "not installed")
             say("\(mark) \(s.driver.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.detail)")
+        }
+        for script in listing.scripts {
+            let name = script.shadowed ? Drivers.scriptPrefix + script.name : script.name
+            let note = script.shadowed ? " (the native \(script.name) wins; select this one as \(name))" : ""
+            say("  \(name.padding(toLength: 8, withPad: " ", startingAt: 0)) script         \(script.path), from \(script.origin)\(note)")
+        }
+        for (name, why) in listing.refused.sorted(by: { $0.key < $1.key }) {
+            note("hypervisor-\(name) is not a driver: \(why)")
         }
     }
 }

@@ -55,8 +55,8 @@ struct LogsCommand: AsyncParsableCommand {
         if driver != nil && (run != nil || allRuns || hook != nil) {
             throw ValidationError("a driver's logs take no --run, --all-runs or --hook")
         }
-        if let driver, !Drivers.names.contains(driver) {
-            throw ValidationError("unknown driver '\(driver)'; known drivers: \(Drivers.names.joined(separator: ", "))")
+        if let driver, !ScriptDriverDirectory.isDriverName(driver) {
+            throw ValidationError("'\(driver)' is not a driver name (lower-case letters, digits, '_' and '-'); see `hvctl drivers`")
         }
         if let priority { _ = try Self.level(priority) }
         if let lines, lines < 0 { throw ValidationError("-n takes a number of lines, 0 or more") }
@@ -157,8 +157,7 @@ struct LogsCommand: AsyncParsableCommand {
     private func makeQuery() throws -> LogQuery {
         var q = LogQuery()
         if let driver {
-            let units = ["docker": "docker.service", "libvirt": "libvirtd.service"]
-            q.scope = .driver(name: driver, unit: units[driver])
+            q.scope = .driver(name: driver, units: Drivers.all[driver]?.logUnits ?? [])
         } else if let unit {
             q.scope = .unit(unit)
         } else if let run {

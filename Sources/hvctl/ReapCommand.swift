@@ -34,11 +34,8 @@ struct ReapCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait: the process (PID:STARTTIME) that will take RUN's lease.", valueName: "process"))
     var owner: String?
 
-    @Option(help: ArgumentHelp("A Docker socket a dead run may have used (besides the default and hvctl.conf's).", valueName: "path"))
-    var dockerSocket: String?
-
-    @Option(help: ArgumentHelp("A libvirt URI a dead run may have used (besides the default and hvctl.conf's).", valueName: "uri"))
-    var libvirtURI: String?
+    @Option(help: ArgumentHelp("An endpoint a dead run may have used besides the default and hvctl.conf's: a driver's socket or URI (docker=/run/docker.sock). Repeatable.", valueName: "driver=endpoint"))
+    var endpoint: [String] = []
 
     @Option(name: .shortAndLong, help: "Output format: text or json.")
     var output: OutputFormat = .text
@@ -47,6 +44,12 @@ struct ReapCommand: AsyncParsableCommand {
         if let run, RunID(run) == nil { throw ValidationError("'\(run)' is not a run id (lower-case letters, digits and '_', up to 32)") }
         if wait && (run == nil || owner.flatMap(ProcessIdentity.init) == nil) {
             throw ValidationError("--wait needs a RUN and --owner PID:STARTTIME")
+        }
+        for given in endpoint {
+            let parts = given.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty, Drivers.all[parts[0]]?.endpoint(DriverSettings()) != nil else {
+                throw ValidationError("--endpoint takes DRIVER=ENDPOINT for a driver with one (\(Drivers.names.filter { Drivers.all[$0]?.endpoint(DriverSettings()) != nil }.joined(separator: ", "))), not '\(given)'")
+            }
         }
     }
 
@@ -74,8 +77,10 @@ struct ReapCommand: AsyncParsableCommand {
         // one must not stop a reaper) and the options.
         var settings = DriverSettings()
         (try? HostConfig.load())?.apply(to: &settings)
-        if let dockerSocket { settings.dockerSocket = dockerSocket }
-        if let libvirtURI { settings.libvirtURI = libvirtURI }
+        for given in endpoint {
+            let parts = given.split(separator: "=", maxSplits: 1).map(String.init)
+            Drivers.all[parts[0]]?.setEndpoint(parts[1], in: &settings)
+        }
         let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate(), settings: settings)
         var reports: [HostCleanup.Report] = []
         for d in dead {

@@ -162,7 +162,7 @@ struct CleanupTests {
         #expect(try Witness.run(["systemd-run", "--quiet", "--unit", unit, "--slice", "hvctl.slice", "/bin/sleep", "600"]).status == 0)
         defer { _ = try? Witness.run(["systemctl", "stop", unit]) }
         try FileManager.default.createDirectory(atPath: h.state + "/runs", withIntermediateDirectories: true)
-        try #"{"command":"hvctl stack docker","dockerSocket":"/run/docker.sock","drivers":["docker"],"libvirtURI":"qemu:///system","pid":1,"run":"\#(dead)","started":"2026-11-25T00:00:00Z"}"#
+        try #"{"command":"hvctl stack docker","endpoints":{"docker":"/run/docker.sock","libvirt":"qemu:///system"},"drivers":["docker"],"pid":1,"run":"\#(dead)","started":"2026-11-25T00:00:00Z"}"#
             .write(toFile: h.state + "/runs/\(dead).lease", atomically: false, encoding: .utf8)
 
         var processes: [(Process, Pipe)] = []
@@ -194,7 +194,7 @@ struct CleanupTests {
         }
         // A lease nobody holds: a run that died unfinished, as after a reboot.
         try FileManager.default.createDirectory(atPath: h.state + "/runs", withIntermediateDirectories: true)
-        try #"{"command":"hvctl stack docker","dockerSocket":"/run/docker.sock","libvirtURI":"qemu:///system","pid":1,"run":"\#(dead)","started":"2026-11-25T00:00:00Z"}"#
+        try #"{"command":"hvctl stack docker","endpoints":{"docker":"/run/docker.sock","libvirt":"qemu:///system"},"pid":1,"run":"\#(dead)","started":"2026-11-25T00:00:00Z"}"#
             .write(toFile: h.state + "/runs/\(dead).lease", atomically: false, encoding: .utf8)
         // Temp files of atomic writes interrupted by a kill (pid 999999 does not exist).
         try FileManager.default.createDirectory(atPath: h.runtime, withIntermediateDirectories: true)

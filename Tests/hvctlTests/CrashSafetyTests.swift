@@ -258,7 +258,7 @@ struct CrashSafetyTests {
         // The lease a run killed with its machine leaves behind; then the machine comes back
         // with Docker stopped.
         try FileManager.default.createDirectory(atPath: state + "/runs", withIntermediateDirectories: true)
-        try #"{"command":"hvctl instance launch","dockerSocket":"/run/docker.sock","drivers":["docker"],"libvirtURI":"qemu:///system","pid":1,"run":"\#(run)","started":"2026-11-25T00:00:00Z"}"#
+        try #"{"command":"hvctl instance launch","endpoints":{"docker":"/run/docker.sock","libvirt":"qemu:///system"},"drivers":["docker"],"pid":1,"run":"\#(run)","started":"2026-11-25T00:00:00Z"}"#
             .write(toFile: state + "/runs/\(run).lease", atomically: false, encoding: .utf8)
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
 

@@ -202,7 +202,7 @@ struct SecurityTests {
         let proof = a.home + "/pwned"
         let evil = try a.payload("evil.sh", proof: proof)
         let state = a.home + "/state"
-        let lease = #"{"command":"x","dockerSocket":"/run/docker.sock","drivers":["libvirt"],"libvirtURI":"qemu+ext:///system?command=\#(evil)","pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
+        let lease = #"{"command":"x","endpoints":{"docker":"/run/docker.sock","libvirt":"qemu+ext:///system?command=\#(evil)"},"drivers":["libvirt"],"pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
         try a.sh("mkdir -p -m 0755 \(state)/runs && printf '%s' '\(lease)' > \(state)/runs/0123456789.lease")
         let env = ["HVCTL_STATE_DIR": state, "HVCTL_RUNTIME_DIR": f.top + "/run"]
         for args in [["reap"], ["cleanup", "--ignore-unreachable"], ["status", "fake"], ["hooks", "run", "unstack", "--extras-dir", f.extras, "--driver", "fake"], ["stack", "fake"]] {
@@ -232,17 +232,17 @@ struct SecurityTests {
         let evil = try a.payload("evil.sh", proof: proof)
         try FileManager.default.createDirectory(atPath: h.state + "/runs", withIntermediateDirectories: true)
         let lease = h.state + "/runs/0123456789.lease"
-        try #"{"command":"x","dockerSocket":"/run/docker.sock","drivers":["libvirt"],"libvirtURI":"qemu+ext:///system?command=\#(evil)","pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
+        try #"{"command":"x","endpoints":{"docker":"/run/docker.sock","libvirt":"qemu+ext:///system?command=\#(evil)"},"drivers":["libvirt"],"pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
             .write(toFile: lease, atomically: false, encoding: .utf8)
         let reap = try h.hvctl("reap")
         #expect(reap.status != 0)
-        #expect(reap.stderr.contains("libvirt URI qemu+ext:///system?command=\(evil), which this host's hvctl is not configured with"), "\(reap.stderr)")
+        #expect(reap.stderr.contains("libvirt endpoint qemu+ext:///system?command=\(evil), which this host's hvctl is not configured with"), "\(reap.stderr)")
         #expect(FileManager.default.fileExists(atPath: lease), "the lease went")
         let cleanup = try h.hvctl("cleanup", "--ignore-unreachable")
         #expect(cleanup.status != 0)
         #expect(FileManager.default.fileExists(atPath: lease), "the lease went")
         // The same spelled differently is the same endpoint; another scheme or a query is not.
-        try #"{"command":"x","dockerSocket":"/run//docker.sock","drivers":["fake"],"libvirtURI":"QEMU:///system/","pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
+        try #"{"command":"x","endpoints":{"docker":"/run//docker.sock","libvirt":"QEMU:///system/"},"drivers":["fake"],"pid":1,"run":"0123456789","started":"2026-11-25T00:00:00Z"}"#
             .write(toFile: lease, atomically: false, encoding: .utf8)
         let fine = try h.hvctl("reap")
         #expect(fine.status == 0, "\(fine.stderr)")

@@ -266,7 +266,7 @@ public struct DockerDriver: Hypervisor {
     /// rootfs) when it is missing. Returns its reference.
     @discardableResult
     func ensureBaseImage(_ client: EngineClient, _ context: DriverContext) async throws -> String {
-        if let named = context.settings.baseImage {
+        if let named = context.settings.baseImage ?? context.settings.dockerImage {
             guard try await client.imageExists(named) else {
                 throw HypervisorError.failed("the base image '\(named)' is not in Docker (hvctl never pulls; load or import it first)")
             }

@@ -10,6 +10,10 @@ public struct FakeDriver: Hypervisor {
 
     public init() {}
 
+    public func doctor(_ context: DoctorContext) async -> DriverCheck {
+        DriverCheck(.ok, "DevStack's fake driver needs no hypervisor")
+    }
+
     struct Call: Codable {
         var verb: String
         var run: String

@@ -1,0 +1,59 @@
+import Core
+import DevStack
+import Foundation
+import Hooks
+import Hypervisors
+
+/// A script driver's verbs as a flow runs them: each its own unit, in the environment the
+/// flow's hooks get (DevStack's, with its shell state, in DevStack mode), reported like a
+/// hook call.
+struct ScriptVerbUnits: ScriptVerbRunner {
+    var runner: HookRunner
+    var devstack: DevStackEnvironment?
+    /// hvctl's compute config, for NOVA_CONF outside DevStack mode.
+    var computeConfig: String
+    var onOutcome: @Sendable (HookOutcome) -> Void
+
+    /// Sources the script, then calls the verb's function, as lib/nova does. NOVA_CONF's
+    /// directory is made when missing, as lib/nova would have made it (root's here, not
+    /// STACK_USER's: see the merges in DevStackEnvironment). The per-call variables are unset
+    /// before the call so no later call's state carries them.
+    static let wrapper = #"""
+        # hvctl: one verb of a DevStack hypervisor script, as lib/nova calls it.
+        __hvctl_verb=${HVCTL_VERB}_nova_hypervisor
+        source "$HVCTL_HYPERVISOR_SCRIPT" || return
+        unset HVCTL_VERB HVCTL_HYPERVISOR_SCRIPT
+        if [[ $__hvctl_verb == configure_nova_hypervisor && -n ${NOVA_CONF:-} && ! -d ${NOVA_CONF%/*} ]]; then
+            mkdir -p "${NOVA_CONF%/*}"
+        fi
+        $__hvctl_verb
+        """# + "\n"
+
+    static func script() -> RuntimeScript {
+        RuntimeScript(path: RuntimePaths.directory() + "/hypervisor-verb.sh", text: wrapper)
+    }
+
+    func run(_ verb: ScriptVerb, of driver: ScriptDriver) async throws {
+        let wrapper = Self.script()
+        try wrapper.install()
+        var step = runner
+        step.options.environment["HVCTL_VERB"] = verb.rawValue
+        step.options.environment["HVCTL_HYPERVISOR_SCRIPT"] = driver.path
+        if devstack == nil { step.options.environment["NOVA_CONF"] = computeConfig }
+        let hook = Hook.verb(verb.rawValue, driver: driver.name, wrapper: wrapper.path)
+        // stack.sh runs with errexit; unstack.sh and clean.sh without.
+        let strict = [.install, .configure, .start].contains(verb)
+        let report: HookRunReport
+        if let devstack {
+            report = try await devstack.call(hook, runner: step, strict: strict, onOutcome: onOutcome)
+        } else {
+            step.options.strict = strict
+            report = try await step.run([hook], .build, onOutcome: onOutcome)
+        }
+        if report.interrupted { throw CancellationError() }
+        if let failed = report.hooks.first(where: { !$0.succeeded }) {
+            let last = failed.lastLines?.last.map { ": \($0)" } ?? ""
+            throw HypervisorError.failed("\(verb.function) of \(driver.path) \(failed.result)\(last); see `journalctl -u \(failed.unit)`")
+        }
+    }
+}
