@@ -14,12 +14,27 @@ public struct SystemdDaemon: Sendable {
     public var sockets: [String]
     /// The packages that bring it, for "apt-get install …".
     public var packages: [String]
+    /// A daemon whose service exits when idle while its socket stays (podman.service after a
+    /// few seconds; its containers keep running): it is up while the first socket listens, and
+    /// starting it is starting that socket.
+    public var upWhileSocketListens: Bool
 
-    public init(driver: String, service: String, sockets: [String], packages: [String]) {
+    public init(driver: String, service: String, sockets: [String], packages: [String], upWhileSocketListens: Bool = false) {
         self.driver = driver
         self.service = service
         self.sockets = sockets
         self.packages = packages
+        self.upWhileSocketListens = upWhileSocketListens
+    }
+
+    /// The unit `start` starts.
+    var startUnit: String { upWhileSocketListens ? sockets.first ?? service : service }
+
+    /// Whether the daemon is up, looked at through its units only.
+    public func isUp(_ context: DriverContext) async throws -> Bool {
+        if try await unit(context).isActive { return true }
+        guard upWhileSocketListens, let socket = sockets.first else { return false }
+        return try await context.systemd.unit(socket).isActive
     }
 
     public var installHint: String { "apt-get install \(packages.joined(separator: " "))" }
@@ -39,20 +54,22 @@ public struct SystemdDaemon: Sendable {
     /// it through its socket.
     public func requireRunning(_ context: DriverContext) async throws {
         let state = try await unit(context)
-        guard state.isActive else {
+        guard try await isUp(context) else {
             throw HypervisorError.daemonStopped(driver: driver, detail: "\(service) is \(state.activeState)", start: "hvctl start \(driver)")
         }
     }
 
-    /// Starts the service (it was `before`) and waits until `ready` says the daemon answers,
-    /// within `startTimeout`, with progress every 5 s. Returns how long it took.
+    /// Starts the service (or the socket, `upWhileSocketListens`) and waits until `ready` says
+    /// the daemon answers, within `startTimeout`, with progress every 5 s. `wasUp`: it was up
+    /// before, so hvctl did not start it. Returns how long it took.
     public func start(
-        _ context: DriverContext, before: UnitState, waitingFor what: String, ready: @Sendable () async -> Bool
+        _ context: DriverContext, wasUp: Bool, waitingFor what: String, ready: @Sendable () async -> Bool
     ) async throws -> Double {
         let clock = ContinuousClock()
         let began = clock.now
+        let service = startUnit
         context.progress("starting \(service)")
-        if !before.isActive {
+        if !wasUp {
             try context.state.update {
                 $0[driver: driver].startedByHvctl = true
                 $0[driver: driver].lastStart = Date()
@@ -60,8 +77,8 @@ public struct SystemdDaemon: Sendable {
         }
         let job = try await context.systemd.start(service, timeout: context.settings.startTimeout)
         guard job.succeeded else {
-            if !before.isActive { try? context.state.update { $0[driver: driver].startedByHvctl = false } }
-            if (try? await unit(context))?.result == "start-limit-hit" {
+            if !wasUp { try? context.state.update { $0[driver: driver].startedByHvctl = false } }
+            if (try? await context.systemd.unit(service))?.result == "start-limit-hit" {
                 throw HypervisorError.failed(
                     "systemd refuses to start \(service) again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed \(service)`")
             }
@@ -128,7 +145,7 @@ public struct SystemdDaemon: Sendable {
         guard state.isKnown else {
             return DriverStatus(driver: driver, installed: false, configured: configured, running: false, detail: "\(service) is not installed")
         }
-        guard !state.isActive else { return nil }
+        guard !(try await isUp(context)) else { return nil }
         var detail = "\(service) is \(state.activeState)"
         if let first = sockets.first { detail += "; \(first) is \(try await context.systemd.unit(first).activeState)" }
         return DriverStatus(driver: driver, installed: true, configured: configured, running: false, detail: detail)
@@ -143,7 +160,7 @@ public struct SystemdDaemon: Sendable {
         var report = CleanupReport(driver: driver, dryRun: dryRun)
         if !state.isKnown {
             report.notInstalled = true
-        } else if !state.isActive {
+        } else if !state.isActive, !(try await isUp(context)) {
             report.unreachable = "\(service) is \(state.activeState), and hvctl does not start it just to clean up (`hvctl start \(driver)`, then clean up)"
         } else {
             return nil
@@ -160,7 +177,10 @@ public struct SystemdDaemon: Sendable {
             let state = try await systemd.unit(service)
             guard state.isKnown else { return DriverCheck(.fail, "\(service) is not installed (\(state.loadState))", fix: installHint) }
             guard !state.isActive else { return nil }
-            let start = "systemctl start \(service)"
+            let start = "systemctl start \(startUnit)"
+            if upWhileSocketListens, let first = sockets.first, try await systemd.unit(first).isActive {
+                return nil  // up: the socket is the API
+            }
             if let first = sockets.first, try await systemd.unit(first).isActive {
                 return DriverCheck(
                     .warn, "\(service) is stopped; \(first) is listening and would start it on the first connection (not probed, so nothing was started)",

@@ -32,11 +32,11 @@ extension DockerDriver {
     /// A socket path with `.`, `..` and repeated slashes taken out.
     public func normalizedEndpoint(_ endpoint: String) -> String { RuntimePaths.normalized(endpoint) }
     public func setEndpoint(_ endpoint: String, in settings: inout DriverSettings) { settings.dockerSocket = endpoint }
-    public var logUnits: [String] { [Self.daemon.service] }
+    public var logUnits: [String] { [daemon.service] }
 
     /// The units first; the socket only when dockerd already runs (it would start it).
     public func doctor(_ context: DoctorContext) async -> DriverCheck {
-        if let units = await Self.daemon.doctorUnits(context) { return units }
+        if let units = await daemon.doctorUnits(context) { return units }
         let socket = context.settings.dockerSocket
         do {
             let (client, version) = try await withDeadline(context.timeout, "the Docker daemon") {
@@ -45,7 +45,7 @@ extension DockerDriver {
             }
             return DriverCheck(.ok, "Docker Engine \(version.Version), API \(client.apiVersion) on \(socket)")
         } catch {
-            return DriverCheck(.fail, "\(error)", fix: "look at `journalctl -u \(Self.daemon.service)`")
+            return DriverCheck(.fail, "\(error)", fix: "look at `journalctl -u \(daemon.service)`")
         }
     }
 }

@@ -77,7 +77,7 @@ public struct LibvirtDriver: Hypervisor {
                 // Active but not yet listening, say: start it, and wait for it below.
             }
         }
-        let seconds = try await Self.daemon.start(context, before: before, waitingFor: "\(uri) connects") {
+        let seconds = try await Self.daemon.start(context, wasUp: before.isActive, waitingFor: "\(uri) connects") {
             (try? await connect(context)) != nil
         }
         return .started(seconds: seconds)
