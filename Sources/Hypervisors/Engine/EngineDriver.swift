@@ -238,7 +238,8 @@ extension EngineDriver {
         } catch EngineError.api(let status, let message) {
             // The daemon said no: nothing was made, so nothing stays on record.
             try? context.state.forget(driver: name, kind: "container", ids: [], unanswered: [(instance, context.run.value)])
-            if status == 409 { throw HypervisorError.instanceExists(instance, driver: name) }
+            // Podman answers a taken name with 500 "… is already in use".
+            if status == 409 || message.contains("is already in use") { throw HypervisorError.instanceExists(instance, driver: name) }
             if status == 404 {
                 throw HypervisorError.failed("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
             }

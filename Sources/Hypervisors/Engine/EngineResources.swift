@@ -66,11 +66,12 @@ extension EngineClient {
     /// starts with 410. The name filter is a regular expression, so `name` is escaped and
     /// anchored, and the answer is compared exactly as well.
     public func container(named name: String) async throws -> ContainerSummary? {
-        let pattern = "^/" + NSRegularExpression.escapedPattern(for: name) + "$"
+        // Docker names containers "/NAME"; Podman's API matches the name without the slash.
+        let pattern = "^/?" + NSRegularExpression.escapedPattern(for: name) + "$"
         let json = try JSONSerialization.data(withJSONObject: ["name": [pattern]], options: [.sortedKeys])
         let query = "filters=" + Self.percentEncoded(String(decoding: json, as: UTF8.self))
         let list = try await get("/containers/json?all=1&\(query)", as: [ContainerSummary].self)
-        return list.first { $0.Names.contains("/" + name) }
+        return list.first { $0.Names.contains("/" + name) || $0.Names.contains(name) }
     }
 
     public struct ContainerSpec: Encodable, Sendable {
