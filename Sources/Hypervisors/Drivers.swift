@@ -4,6 +4,7 @@ public enum Drivers {
         "docker": DockerDriver(),
         "fake": FakeDriver(),
         "libvirt": LibvirtDriver(),
+        "podman": PodmanDriver(),
     ]
 
     public static var names: [String] { all.keys.sorted() }

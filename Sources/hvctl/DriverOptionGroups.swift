@@ -12,8 +12,9 @@ protocol DriverOptionGroup: ParsableArguments {
 struct NativeDriverOptions: ParsableArguments {
     @OptionGroup var docker: DockerOptions
     @OptionGroup var libvirt: LibvirtOptions
+    @OptionGroup var podman: PodmanOptions
 
-    var groups: [any DriverOptionGroup] { [docker, libvirt] }
+    var groups: [any DriverOptionGroup] { [docker, libvirt, podman] }
 
     func apply(to settings: inout DriverSettings) {
         for group in groups { group.apply(to: &settings) }
