@@ -6,6 +6,8 @@ import Systemd
 
 let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100
 let only = ProcessInfo.processInfo.environment["HVCTL_BENCH_ONLY"]  // e.g. "logs", to run one part
+// Podman's networks need a network backend in the test host: instances use none.
+let podman = DockerBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl, driver: "podman", cli: "/usr/bin/podman", networks: ["none"])
 do {
     if only == "logs" {
         try LogsBenchmark(lines: 1000 * count, hvctl: HooksBenchmark(count: count).hvctl).run()
@@ -21,6 +23,10 @@ do {
     }
     if only == "docker" {
         try DockerBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
+    if only == "podman" {
+        try podman.run()
         exit(0)
     }
     if only == "devstack" {
@@ -39,6 +45,8 @@ do {
     try DevStackHooksBenchmark(count: count, hvctl: hooks.hvctl).run()
     out("")
     try DockerBenchmark(count: count, hvctl: hooks.hvctl).run()
+    out("")
+    try podman.run()
     out("")
     try LogsBenchmark(lines: 1000 * count, hvctl: hooks.hvctl).run()
     out("")

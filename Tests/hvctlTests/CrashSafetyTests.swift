@@ -87,6 +87,10 @@ func leftovers(of run: String, state: String) throws -> [String] {
             if !ids.isEmpty { found.append("docker \(kind[0]): \(ids)") }
         }
     }
+    if try Witness.unitProperty("podman.socket", "ActiveState") == "active" {
+        let ids = try Witness.run(["podman", "ps", "-aq", "--filter", "label=org.hvctl.run=\(run)"]).trimmed
+        if !ids.isEmpty { found.append("podman containers: \(ids)") }
+    }
     if try Witness.unitProperty("libvirtd.service", "ActiveState") == "active" {
         for domain in try Witness.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"]).stdout.split(separator: "\n") {
             if try Witness.run(["virsh", "-c", "qemu:///system", "dumpxml", String(domain)]).stdout.contains("run='\(run)'") {
