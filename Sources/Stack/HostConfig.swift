@@ -61,13 +61,13 @@ public struct HostConfig: Sendable, Equatable {
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HostConfig {
         if let explicit = environment["HVCTL_CONFIG"], !explicit.isEmpty {
             guard FileManager.default.fileExists(atPath: explicit) else { throw ConfigError.missing(explicit) }
-            return try parse(path: explicit)
+            return try parse(path: explicit, environment: environment)
         }
         guard FileManager.default.fileExists(atPath: defaultPath) else { return HostConfig() }
-        return try parse(path: defaultPath)
+        return try parse(path: defaultPath, environment: environment)
     }
 
-    public static func parse(path: String) throws -> HostConfig {
+    public static func parse(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HostConfig {
         // The file tells hvctl what to run and with what environment: it must be as safe as
         // a hook, and so must every directory on its path.
         let checked: String
@@ -80,6 +80,7 @@ public struct HostConfig: Sendable, Equatable {
         var c = HostConfig()
         c.path = path
         var section = "DEFAULT"
+        var virtDriverLine = 0
         // Split as bytes: to Swift a CRLF is one Character, which does not split on "\n".
         let rawLines = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         for (index, raw) in rawLines.enumerated() {
@@ -110,12 +111,8 @@ public struct HostConfig: Sendable, Equatable {
             }
             switch (section, key) {
             case ("DEFAULT", "virt_driver"):
-                // A script driver's name too: which scripts there are is known when it is used.
-                let bare = value.hasPrefix(Drivers.scriptPrefix) ? String(value.dropFirst(Drivers.scriptPrefix.count)) : value
-                guard ScriptDriverDirectory.isDriverName(bare) else {
-                    throw ConfigError.bad(path, index + 1, "'\(value)' is not a driver name; native drivers: \(Drivers.names.joined(separator: ", "))")
-                }
                 c.virtDriver = value
+                virtDriverLine = index + 1
             case ("DEFAULT", "extras_dir"): c.extrasDir = value
             case ("DEFAULT", "top_dir"): c.topDir = value
             case ("DEFAULT", "hook_timeout"): c.hookTimeout = try seconds()
@@ -128,6 +125,11 @@ public struct HostConfig: Sendable, Equatable {
             case ("hook_timeout", _): c.hookTimeouts[key.hasSuffix(".sh") ? key : key + ".sh"] = try seconds()
             default: throw ConfigError.bad(path, index + 1, "unknown setting '\(key)' in [\(section)]")
             }
+        }
+        // Checked once the file is read: a script driver may come from its top_dir.
+        if let name = c.virtDriver, (try? Drivers.named(name, scripts: DriverSession.scriptDrivers(config: c, environment: environment))) == nil {
+            let scripts = DriverSession.scriptDrivers(config: c, environment: environment).keys.sorted()
+            throw ConfigError.bad(path, virtDriverLine, "unknown driver '\(name)'; known: \((Drivers.names + scripts).joined(separator: ", "))")
         }
         return c
     }

@@ -44,28 +44,7 @@ struct CleanupCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let scripts = try driver.map { _ in DriverSession.scriptDrivers(config: try Invocation.config(), environment: ProcessInfo.processInfo.environment) } ?? [:]
-        let drivers = try driver.map { [try Drivers.named($0, scripts: scripts)] } ?? Drivers.names.compactMap { Drivers.all[$0] }
-        let context = try await DriverSession.makeContext(settings: options.settings)
-        let leases = try RunLease.scan(context.state)
-        var cleanup = HostCleanup(context: context, drivers: drivers, runtimeDirectory: HostCleanup.runtimeDirectory())
-        cleanup.sweepsHost = driver == nil
-        var report = await cleanup.run(
-            scope: RunLease.cleanupScope(context.state, dead: leases.dead, reaping: leases.reaping), dryRun: dryRun)
-        for unsafe in leases.unsafe { note("left alone: \(unsafe) breaks the trust rule (owner or mode); nothing it says is used") }
-        for dead in leases.dead {
-            // The sweep took their resources on the daemons named here; the reaper looks where
-            // each run worked (its own socket and URI) and settles the run when nothing is left.
-            guard !dryRun && cleanup.sweepsHost else { dead.release(reaped: false); continue }
-            let reaped = await Reaper(context: context, runtimeDirectory: cleanup.runtimeDirectory).reap(dead)
-            report.reapedRuns += reaped.reapedRuns
-            report.failures += reaped.failures
-        }
-        if !dryRun {
-            JournalWriter.send(
-                "hvctl cleanup: \(report.removedCount) items removed, \(report.remaining.count) remain",
-                fields: ["HVCTL_RUN": context.run.value])
-        }
+        let report = try await CleanupRun.run(driver: driver, settings: options.settings, dryRun: dryRun, note: note)
         if output == .json {
             printJSON(CleanupOutput(report))
         } else {

@@ -54,63 +54,25 @@ struct ReapCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = StateStore.fromEnvironment()
-        // Leases are read from here: another user's directory is refused before any is.
-        try store.checkTrusted()
-        let runtime = HostCleanup.runtimeDirectory()
-        var dead: [DeadRun]
-        if wait, let run, let owner = owner.flatMap(ProcessIdentity.init) {
-            // Connect only once there is work: a connection held through hours of waiting
-            // could be gone (dbus restarted) by then.
-            guard let died = await RunLease.awaitEnd(of: run, owner: owner, store: store) else { return }
-            dead = [died]
-        } else {
-            let leases = try RunLease.scan(store)
-            for unsafe in leases.unsafe { note("left alone: \(unsafe) breaks the trust rule (owner or mode); nothing it says is used") }
-            if let run, let live = leases.live.first(where: { $0.run == run }) {
-                throw ReapError.stillGoing(live)
-            }
-            dead = leases.dead.filter { run == nil || $0.info.run == run }
-            for other in leases.dead where !dead.contains(where: { $0 === other }) { other.release(reaped: false) }
-        }
-        // The endpoints a lease may name: the defaults, hvctl.conf's when it reads (a broken
-        // one must not stop a reaper) and the options.
-        var settings = DriverSettings()
-        (try? HostConfig.load())?.apply(to: &settings)
-        for given in endpoint {
+        let pairs = endpoint.map { given -> (driver: String, endpoint: String) in
             let parts = given.split(separator: "=", maxSplits: 1).map(String.init)
-            Drivers.all[parts[0]]?.setEndpoint(parts[1], in: &settings)
+            return (parts[0], parts[1])
         }
-        let context = DriverContext(systemd: try await SystemdManager.connect(), state: store, run: .generate(), settings: settings)
         var reports: [HostCleanup.Report] = []
-        for d in dead {
-            let ownUnit = wait ? Reaper.unitName(RunID(d.info.run)!) : nil
-            let report = await Reaper(context: context, runtimeDirectory: runtime, ownUnit: ownUnit).reap(d, settle: wait ? .seconds(1) : nil)
-            reports.append(report)
-            if output == .text {
-                say("run \(d.info.run) (\(d.info.command), pid \(d.info.pid)) had died unfinished: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
+        let text = output == .text
+        do {
+            try await ReapRun.run(only: run, waitingFor: wait ? owner.flatMap(ProcessIdentity.init) : nil, endpoints: pairs, note: note) { reaped in
+                reports.append(reaped.report)
+                guard text else { return }
+                let (info, report) = (reaped.info, reaped.report)
+                say("run \(info.run) (\(info.command), pid \(info.pid)) had died unfinished: removed \(report.removedCount) item\(report.removedCount == 1 ? "" : "s")")
                 for problem in report.failures + report.remaining + report.unreachable { note("not removed yet: \(problem)") }
             }
+        } catch let error as ReapError {
+            if output == .json { printJSON(reports.map(CleanupOutput.init)) }
+            throw error
         }
         if output == .json { printJSON(reports.map(CleanupOutput.init)) }
-        if output == .text && dead.isEmpty && !wait { say("no run died unfinished") }
-        let unsettled = zip(dead, reports).filter { $0.1.reapedRuns.isEmpty }
-        if !unsettled.isEmpty {
-            throw ReapError.unsettled(unsettled.map { "run \($0.0.info.run): " + ($0.1.failures + $0.1.remaining + $0.1.unreachable).joined(separator: "; ") })
-        }
-    }
-}
-
-enum ReapError: Error, CustomStringConvertible {
-    case stillGoing(RunLease.Info)
-    case unsettled([String])
-
-    var description: String {
-        switch self {
-        case .stillGoing(let info):
-            return "run \(info.run) is still going (\(info.command), pid \(info.pid)); it is reaped only if it dies unfinished"
-        case .unsettled(let lines):
-            return "not everything of the dead runs could be removed; their leases stay for the next try: \(lines.joined(separator: " | "))"
-        }
+        if text && reports.isEmpty && !wait { say("no run died unfinished") }
     }
 }
