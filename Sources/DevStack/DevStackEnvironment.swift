@@ -210,11 +210,7 @@ public struct DevStackEnvironment: Sendable {
 
     func targetsFile(_ group: String) -> String { shell.directory + "/merge-targets-" + group }
 
-    /// Holds every file a root merge will write to the trust rule: each directory on its way
-    /// must be root's or a trusted user's and closed to others, so nobody else can put a link
-    /// there between this check and the write (the file itself may be anyone's: nova may own
-    /// nova.conf). A missing directory is made here, root's, mode 0755 — merge_config_group
-    /// would make it and give it to STACK_USER, who could then plant a link before the write.
+    /// Holds every file a root merge will write to the trust rule (`prepareRootWrite`).
     func checkMergeTargets(_ group: String) throws {
         let step = "merge-" + group
         guard let text = DevStackPlugin.smallFile(targetsFile(group), limit: 1 << 20) else {
@@ -226,17 +222,30 @@ public struct DevStackEnvironment: Sendable {
         }
         var trust = self.trust
         trust.purpose = "merge local.conf's [[\(group)|…]] sections as root (run with --user, or name their owner in trusted_users)"
-        try trust.collecting(targets.map { target in {
-            let dir = (target as NSString).deletingLastPathComponent
-            var st = stat()
-            if lstat(dir, &st) != 0 {
-                try trust.verifyExistingPrefix(dir)
-                try Self.makeDirectories(dir, step: step)
-            }
-            // The directory first and strictly: it is what a link could be planted in.
-            try trust.verify(dir, as: .directory)
-            _ = try trust.verifyWritable(target)
-        } })
+        try trust.collecting(targets.map { target in { try Self.prepareRootWrite(to: target, trust: trust, step: step) } })
+    }
+
+    /// Before root writes `target` with DevStack's own code (a merge, a hypervisor script's
+    /// configure writing NOVA_CONF): each directory on its way root's or a trusted user's and
+    /// closed to others, so nobody else can put a link there between this check and the write
+    /// (the file itself may be anyone's: nova may own nova.conf). A missing directory is made
+    /// here, root's, mode 0755 — DevStack would make it and give it to STACK_USER, who could
+    /// then plant a link before the write.
+    public static func prepareRootWrite(to target: String, trust: PathTrust, step: String) throws {
+        let dir = (target as NSString).deletingLastPathComponent
+        var st = stat()
+        if lstat(dir, &st) != 0 {
+            try trust.verifyExistingPrefix(dir)
+            try makeDirectories(dir, step: step)
+        }
+        // The directory first and strictly: it is what a link could be planted in.
+        try trust.verify(dir, as: .directory)
+        _ = try trust.verifyWritable(target)
+    }
+
+    /// NOVA_CONF as lib/nova set it, for a root run (the ready step wrote it).
+    public var novaConf: String? {
+        DevStackPlugin.smallFile(shell.directory + "/nova-conf", limit: 4096).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// `mkdir -p` as root, mode 0755, each new directory checked as it is made.

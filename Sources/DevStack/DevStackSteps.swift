@@ -244,8 +244,10 @@ public enum DevStackSteps {
             [[ -n ${SWIFT_HASH:-} ]] || SWIFT_HASH=$(generate_hex_string 10)
         fi
         # For a root run: the packages DevStack itself would install for the plugins.
+        # And NOVA_CONF as lib/nova set it, which a hypervisor script's configure writes.
         if [[ -n ${HVCTL_PACKAGES:-} ]]; then
             get_plugin_packages >"$HVCTL_PACKAGES"
+            printf '%s' "${NOVA_CONF:-}" >"${HVCTL_PACKAGES%/*}/nova-conf"
         fi
         # The functions the source phase defined, loaded when first called like the others.
         __hvctl_stub_functions

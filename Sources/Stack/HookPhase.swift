@@ -3,6 +3,7 @@ import DevStack
 import Foundation
 import Glibc
 import Hooks
+import Hypervisors
 import Systemd
 
 /// One phase of extras.d hooks as a user asks for it: which directory, which call, for
@@ -215,6 +216,23 @@ public struct HookPhase: Sendable {
             }
         }
         return listing
+    }
+
+    /// `hvctl hooks run`: the phase under a run's lease and reaper (hook units outlive a killed
+    /// hvctl; the reaper stops them), `interruptible` wrapping it (the CLI's Ctrl-C handling).
+    public func runGuarded(
+        run: RunID, state: StateStore, note: @escaping @Sendable (String) -> Void,
+        interruptible: (@escaping @Sendable () async throws -> HookRunReport) async throws -> HookRunReport,
+        onOutcome: @escaping @Sendable (HookOutcome) -> Void
+    ) async throws -> HookRunReport {
+        _ = try plan(run: run)  // a bad extras.d is refused before anything starts
+        let manager = try await SystemdManager.connect()
+        let context = DriverContext(systemd: manager, state: state, run: run)
+        return try await RunGuard.guarding(context, command: "hvctl hooks run \(call)", drivers: [], note: note) {
+            try await interruptible {
+                try await self.run(run: run, manager: manager, onOutcome: onOutcome)
+            }
+        }
     }
 
     /// `hvctl hooks run` in DevStack mode: the environment, then the one call.

@@ -12,6 +12,8 @@ struct ScriptVerbUnits: ScriptVerbRunner {
     var devstack: DevStackEnvironment?
     /// hvctl's compute config, for NOVA_CONF outside DevStack mode.
     var computeConfig: String
+    /// What a root run holds NOVA_CONF's way to before configure writes it.
+    var trust: PathTrust
     var onOutcome: @Sendable (HookOutcome) -> Void
 
     /// Sources the script, then calls the verb's function, as lib/nova does. NOVA_CONF's
@@ -34,6 +36,14 @@ struct ScriptVerbUnits: ScriptVerbRunner {
     }
 
     func run(_ verb: ScriptVerb, of driver: ScriptDriver) async throws {
+        // Root writes NOVA_CONF with the script's iniset: in DevStack, /etc/nova is
+        // STACK_USER's, who could link nova.conf anywhere. As for local.conf's merges.
+        let novaConf: String? = devstack == nil ? computeConfig : devstack?.novaConf
+        if verb == .configure, runner.options.user == nil, let target = novaConf {
+            var trust = self.trust
+            trust.purpose = "let \(driver.path) write NOVA_CONF as root (run with --user, or name its owner in trusted_users)"
+            try DevStackEnvironment.prepareRootWrite(to: RuntimePaths.normalized(target), trust: trust, step: "configure")
+        }
         let wrapper = Self.script()
         try wrapper.install()
         var step = runner

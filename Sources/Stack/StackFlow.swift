@@ -262,6 +262,15 @@ public struct StackFlow: Sendable {
         return try await phase.run(run: context.run, manager: context.systemd) { onEvent(.hook($0)) }
     }
 
+    /// `hvctl start` of a driver that is up: its start verb (a quick no-op) and it becomes the
+    /// active driver, with no hooks. False when it is not up: then the stack flow is the start.
+    public func activateIfRunning() async throws -> Bool {
+        guard try await driver.status(context).running, case .alreadyRunning = try await driver.start(context) else { return false }
+        try context.state.update { $0.activeDriver = driver.name }
+        session.log("already running; active driver")
+        return true
+    }
+
     private func perform(_ verb: String, devstack: DevStackEnvironment?) async throws {
         var context = self.context
         var phase = hooks
@@ -269,7 +278,7 @@ public struct StackFlow: Sendable {
         let onEvent = self.onEvent
         context.scripts = ScriptVerbUnits(
             runner: phase.runner(run: context.run, manager: context.systemd), devstack: devstack,
-            computeConfig: context.settings.computeConfig, onOutcome: { onEvent(.hook($0)) })
+            computeConfig: context.settings.computeConfig, trust: phase.trust, onOutcome: { onEvent(.hook($0)) })
         switch verb {
         case "install": try await driver.install(context)
         case "configure": try await driver.configure(context)

@@ -82,10 +82,8 @@ struct StartCommand: AsyncParsableCommand {
         // Already up: the quick no-op, no hooks; it still becomes the active driver. Under
         // the host lock, like every change to the host.
         let lock = try await options.hostLock()
-        if try await session.driver.status(session.context).running, case .alreadyRunning = try await session.driver.start(session.context) {
-            try session.context.state.update { $0.activeDriver = session.driver.name }
+        if try await flow.activateIfRunning() {
             lock.release()
-            session.log("already running; active driver")
             say("\(session.driver.name) is already running; it is the active driver")
             return
         }

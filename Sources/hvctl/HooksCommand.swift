@@ -173,17 +173,9 @@ struct HooksRunCommand: AsyncParsableCommand {
             return
         }
 
-        _ = try phase.plan(run: run)  // a bad extras.d is refused before anything starts
-        let manager = try await SystemdManager.connect()
         let text = output == .text
-        // Hook units outlive a killed hvctl; the run's reaper stops them.
-        let context = DriverContext(systemd: manager, state: StateStore.fromEnvironment(environment), run: run)
-        let report = try await RunGuard.guarding(context, command: "hvctl hooks run \(phase.call)", drivers: [], note: note) {
-            try await cancellingOnInterrupt {
-                try await phase.run(run: run, manager: manager) { outcome in
-                    if text { say(HookLines.render(outcome)) }
-                }
-            }
+        let report = try await phase.runGuarded(run: run, state: StateStore.fromEnvironment(environment), note: note, interruptible: cancellingOnInterrupt) { outcome in
+            if text { say(HookLines.render(outcome)) }
         }
         if report.unrecorded { note(HookLines.unrecordedNote(report.run)) }
         if !report.unwaitedJobs.isEmpty {

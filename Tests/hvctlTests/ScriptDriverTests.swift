@@ -28,6 +28,8 @@ struct ScriptDriverTests {
         }
         let start = try hvctl("start", "mine")
         #expect(start.status == 0, "\(start.stdout)\n\(start.stderr)")
+        let again = try hvctl("start", "mine")
+        #expect(again.status == 0 && again.stdout.contains("already running"), "\(again.stdout)\n\(again.stderr)")
         let status = try Witness.run([hvctlBinary, "status", "mine", "-o", "json"], environment: env)
         #expect(status.stdout.contains("\"running\" : true"), "\(status.stdout) \(status.stderr)")
         let stop = try hvctl("stop", "mine")
@@ -83,5 +85,26 @@ extension DevStackTests {
             #expect(try hvctl(f, ["unstack", driver]).status == 0)
             #expect(try hvctl(f, ["clean", driver]).status == 0)
         }
+    }
+}
+
+extension DevStackTests {
+    @Test("attack: a hypervisor script's configure does not write NOVA_CONF as root through a link STACK_USER planted in /etc/nova")
+    func novaConfThroughPlantedLink() throws {
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        defer { try? FileManager.default.removeItem(atPath: "/etc/nova") }
+        try? FileManager.default.removeItem(atPath: "/etc/nova")
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=openvz", "disable_service tempest"])
+        defer { f.remove() }
+        // DevStack gives /etc/nova to STACK_USER; here the attacker is that user.
+        let victim = f.root + "/victim-cron"
+        try FileManager.default.createDirectory(atPath: "/etc/nova", withIntermediateDirectories: true)
+        try Witness.run(["chown", "\(attacker.uid):\(attacker.gid)", "/etc/nova"])
+        #expect(try attacker.as_(["ln", "-s", victim, "/etc/nova/nova.conf"]).status == 0)
+        let out = try hvctl(f, ["stack"])
+        #expect(out.status != 0, "\(out.stdout)")
+        #expect((out.stdout + out.stderr).contains("/etc/nova is owned by uid \(attacker.uid)"), "\(out.stdout)\n\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: victim), "root wrote through the attacker's link")
     }
 }

@@ -12,6 +12,9 @@ public struct PodmanDriver: EngineDriver {
     public let daemon = SystemdDaemon(
         driver: "podman", service: "podman.service", sockets: ["podman.socket"], packages: ["podman"], upWhileSocketListens: true)
     public let engineName = "Podman"
+    /// Measured: a kill pass took 5.6 s for 100 containers and the removal 0.9 s after it; the
+    /// forced removal alone kills as it goes.
+    public let killsBeforeRemoving = false
 
     public init() {}
 

@@ -26,6 +26,9 @@ public struct ScriptDriver: Hypervisor, Equatable {
     public func configure(_ context: DriverContext) async throws { try await run(.configure, context) }
 
     public func start(_ context: DriverContext) async throws -> StartResult {
+        // Outside a flow (`hvctl start` of a driver that is up): what hvctl recorded says so,
+        // and the verb is not run out of its environment.
+        if context.scripts == nil, try await status(context).running { return .alreadyRunning }
         let clock = ContinuousClock()
         let began = clock.now
         try await run(.start, context)
