@@ -83,6 +83,8 @@ struct ConformanceTests {
         #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
         let again = try hvctl("start", d.name)
         #expect(again.status == 0 && (again.stdout + again.stderr).contains("already"), "\(again.stdout)\(again.stderr)")
+        let logs = try hvctl("logs", d.name, "-n", "50")
+        #expect(logs.status == 0 && logs.stdout.contains("already running; active driver"), "hvctl logs \(d.name): \(logs.stdout)\(logs.stderr)")
         let doctor = try h.hvctl(["doctor", "--driver", d.name])
         #expect(doctor.status == 0, "\(doctor.stdout)\(doctor.stderr)")
 
