@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ON_SYSTEMD := scripts/on-systemd
 
-.PHONY: all setup build run test bench install uninstall testhost-up testhost-down clean
+.PHONY: all setup build run test bench deb install uninstall testhost-up testhost-down clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -27,8 +27,10 @@ build: setup
 run: build
 	$(ON_SYSTEMD) scripts/main-job
 
-## The whole test suite, against real systemd, journald, dockerd and libvirtd.
+## The whole test suite, against real systemd, journald, dockerd, podman and libvirtd; the
+## Debian package first, which a test installs in the test host.
 test: setup
+	scripts/deb
 	$(SWIFT) build --build-tests
 	$(ON_SYSTEMD) $(SWIFT) test --skip-build --no-parallel
 
@@ -38,7 +40,12 @@ bench: setup
 	$(SWIFT) build -c release $(STATIC) --product hvctl
 	$(ON_SYSTEMD) .build/release/hvctl-bench 100
 
-## hvctl, its units (hvctl.slice, hvctl@.service, hvctl-cleanup.service) and bash completion.
+## dist/hvctl_VERSION-1_amd64.deb, checked with lintian.
+deb: setup
+	scripts/deb
+
+## hvctl, its units (hvctl.slice, hvctl@.service, hvctl-cleanup.service), its man pages and its
+## bash, zsh and fish completions.
 ## CONFIG=debug installs the debug build; an existing build is used as it is.
 install:
 	@test -x .build/$(CONFIG)/hvctl || $(SWIFT) build -c $(CONFIG) $(if $(filter release,$(CONFIG)),$(STATIC)) --product hvctl
@@ -47,12 +54,12 @@ install:
 		sed 's|@BINDIR@|$(BINDIR)|g' units/$$unit > units/.$$unit.tmp && \
 		install -D -m 0644 units/.$$unit.tmp $(DESTDIR)$(UNITDIR)/$$unit; rm -f units/.$$unit.tmp; \
 	done
-	mkdir -p $(DESTDIR)$(COMPLETIONDIR)
-	.build/$(CONFIG)/hvctl --generate-completion-script bash > $(DESTDIR)$(COMPLETIONDIR)/hvctl
+	scripts/docs .build/$(CONFIG)/hvctl "$(DESTDIR)" $(PREFIX)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then systemctl daemon-reload; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hvctl $(DESTDIR)$(COMPLETIONDIR)/hvctl
+	rm -f $(DESTDIR)$(BINDIR)/hvctl $(DESTDIR)$(COMPLETIONDIR)/hvctl $(DESTDIR)$(PREFIX)/share/man/man1/hvctl*.1.gz
+	rm -f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_hvctl $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/hvctl.fish
 	rm -f $(DESTDIR)$(UNITDIR)/hvctl.slice $(DESTDIR)$(UNITDIR)/hvctl@.service $(DESTDIR)$(UNITDIR)/hvctl-cleanup.service
 
 testhost-up: setup

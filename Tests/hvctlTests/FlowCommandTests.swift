@@ -119,6 +119,17 @@ struct FlowCommandTests {
         let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let install = try Witness.run(["make", "-C", checkout, "install", "CONFIG=debug"])
         #expect(install.status == 0, "\(install.stderr)")
+        // Gone afterwards: units in /usr/local would shadow the Debian package's in later tests.
+        defer {
+            _ = try? Witness.run(["make", "-C", checkout, "uninstall"])
+            _ = try? Witness.run(["systemctl", "daemon-reload"])
+        }
+        for file in [
+            "/usr/local/share/man/man1/hvctl.1.gz", "/usr/local/share/man/man1/hvctl-stack.1.gz",
+            "/usr/local/share/zsh/site-functions/_hvctl", "/usr/local/share/fish/vendor_completions.d/hvctl.fish",
+        ] {
+            #expect(FileManager.default.fileExists(atPath: file), "make install did not install \(file)")
+        }
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/local/bin/hvctl"))
         #expect(try String(contentsOfFile: "/usr/local/lib/systemd/system/hvctl@.service", encoding: .utf8).contains("ExecStart=/usr/local/bin/hvctl start %i"))
         #expect(FileManager.default.fileExists(atPath: "/usr/local/share/bash-completion/completions/hvctl"))
