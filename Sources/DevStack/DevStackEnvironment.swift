@@ -100,9 +100,20 @@ public struct DevStackEnvironment: Sendable {
         } catch {
             throw DevStackError.noSettings(unit: report.hooks.first?.unit ?? "", detail: "\(error)")
         }
+        if runner.options.user == nil { try checkStackUser(environment.settings.stackUser, trust: trust) }
         try checkDest(environment.settings.dest, trust: trust, user: runner.options.user)
         try shell.hand(to: runner.options.user)
         return (environment, report)
+    }
+
+    /// DevStack hands directories to STACK_USER (lib/nova's /etc/nova, lib/tempest's
+    /// $DEST/tempest/etc) and then writes into them as the user it runs as — root, in a root
+    /// run. Unless STACK_USER is root or trusted, that user could link what root writes next
+    /// anywhere, so a root run refuses it. A user that does not exist is handed nothing
+    /// (DevStack stops at `id -gn`).
+    static func checkStackUser(_ name: String, trust: PathTrust) throws {
+        guard !name.isEmpty, let entry = getpwnam(name), !trust.policy.trusts(entry.pointee.pw_uid) else { return }
+        throw DevStackError.untrustedStackUser(name)
     }
 
     /// $DEST holds what DevStack's hooks install and then run (tempest's virtualenv, the
@@ -216,10 +227,17 @@ public struct DevStackEnvironment: Sendable {
         guard let text = DevStackPlugin.smallFile(targetsFile(group), limit: 1 << 20) else {
             throw DevStackError.stepFailed(step, detail: "the list of files to merge into is missing or too large")
         }
-        let targets = text.split(separator: "\0").map { path -> String in
-            let p = String(path)
-            return RuntimePaths.normalized(p.hasPrefix("/") ? p : tree.topDir + "/" + p)
+        let raw = text.split(separator: "\0").map(String.init)
+        // One plain path each, as checked is as written: DevStack splits and globs the spec
+        // unquoted, and its `dirname` of several words makes it chown checked directories to
+        // STACK_USER; a `..` or `.` would be checked lexically, not where the kernel goes.
+        for spec in raw {
+            let absolute = spec.hasPrefix("/") ? spec : tree.topDir + "/" + spec
+            if spec.contains(where: { " \t\n*?[".contains($0) }) || RuntimePaths.normalized(absolute) != absolute {
+                throw DevStackError.stepFailed(step, detail: "[[\(group)|…]] names '\(OneLine.escaping(spec))'; give each section one plain path (no spaces, globs, '.' or '..')")
+            }
         }
+        let targets = raw.map { $0.hasPrefix("/") ? $0 : tree.topDir + "/" + $0 }
         var trust = self.trust
         trust.purpose = "merge local.conf's [[\(group)|…]] sections as root (run with --user, or name their owner in trusted_users)"
         try trust.collecting(targets.map { target in { try Self.prepareRootWrite(to: target, trust: trust, step: step) } })

@@ -11,6 +11,8 @@ public enum DevStackError: Error, Equatable, Sendable, CustomStringConvertible {
     case pluginMissing(name: String, url: String, directory: String, reason: String)
     case pluginNotAPlugin(name: String, directory: String)
     case stepFailed(String, detail: String)
+    /// A root run whose STACK_USER is neither root nor trusted.
+    case untrustedStackUser(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum DevStackError: Error, Equatable, Sendable, CustomStringConvertible {
             return "plugin \(name) is not at \(directory) and cannot be cloned from \(url) (\(reason)); clone it there yourself, e.g. `git clone \(url) \(directory)`"
         case .pluginNotAPlugin(let name, let directory):
             return "plugin \(name): \(directory) has no devstack/ directory; is it a DevStack plugin checkout?"
+        case .untrustedStackUser(let name):
+            return "refusing to run DevStack as root for STACK_USER \(name): DevStack hands that user directories (/etc/nova, $DEST/tempest/etc) and then writes into them as root; run hooks as that user (--user \(name)), set STACK_USER=root in local.conf, or name \(name) in trusted_users in hvctl.conf"
         case .stepFailed(let step, let detail):
             return "building DevStack's environment failed at \(step): \(detail)"
         }

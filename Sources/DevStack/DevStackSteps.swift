@@ -254,8 +254,7 @@ public enum DevStackSteps {
         """# + "\n"
 
     /// Every path merge_config_group would write for `group`, NUL-separated, into
-    /// $HVCTL_MERGE_TARGETS: the spec expanded as it expands it (`eval echo`), then split and
-    /// globbed as merge_config_file's unquoted `touch $real_configfile` does.
+    /// $HVCTL_MERGE_TARGETS: the spec expanded as it expands it (`eval echo`), unsplit.
     static func targets(_ group: String) -> String {
         #"""
         # hvctl: the files local.conf's [[\#(group)|FILE]] sections name, for hvctl to check before
@@ -263,12 +262,12 @@ public enum DevStackSteps {
         for __hvctl_spec in $(get_meta_section_files $TOP_DIR/local.conf \#(group)); do
             __hvctl_real=$(eval "echo $__hvctl_spec")
             [[ -z $__hvctl_real ]] && break
-            for __hvctl_word in $__hvctl_real; do
-                printf '%s\0' "$__hvctl_word"
-            done
+            # Whole: hvctl refuses one that is not a single plain path (DevStack would split
+            # and glob it, and chown the directories of several words to STACK_USER).
+            printf '%s\0' "$__hvctl_real"
         done >"$HVCTL_MERGE_TARGETS"
         # Per call: the next call's state must not name this list.
-        unset __hvctl_spec __hvctl_real __hvctl_word HVCTL_MERGE_TARGETS
+        unset __hvctl_spec __hvctl_real HVCTL_MERGE_TARGETS
 
         """#
     }

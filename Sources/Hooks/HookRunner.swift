@@ -100,7 +100,8 @@ public struct HookRunner: Sendable {
             env["HVCTL_FUNCTIONS"] = o.functionsPath
         }
         s.environment = env
-        s.workingDirectory = o.topDir
+        // TOP_DIR, as DevStack runs in it; a hypervisor script outside any tree may have none.
+        s.workingDirectory = FileManager.default.fileExists(atPath: o.topDir) ? o.topDir : "/"
         s.slice = o.slice
         s.runtimeMax = o.hookTimeouts[hook.file] ?? o.timeout
         s.syslogIdentifier = hook.file

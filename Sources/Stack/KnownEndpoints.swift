@@ -9,24 +9,27 @@ import Hypervisors
 /// otherwise reports the lease and leaves it alone. A planted `qemu+ext:///…?command=…` URI
 /// would otherwise run its program as root.
 public struct KnownEndpoints: Sendable, Equatable {
-    /// By driver, normalised.
-    public var known: [String: Set<String>]
+    /// By driver: each endpoint normalised → as configured (dialled as configured: a URI's
+    /// user part, say, is not the normalised one).
+    public var known: [String: [String: String]]
 
     public init(_ settings: [DriverSettings]) {
         let all = settings + [DriverSettings()]
-        known = Drivers.all.mapValues { driver in Set(all.compactMap { driver.endpoint($0).map(driver.normalizedEndpoint) }) }
+        known = Drivers.all.mapValues { driver in
+            Dictionary(all.compactMap { driver.endpoint($0).map { (driver.normalizedEndpoint($0), $0) } }) { first, _ in first }
+        }
     }
 
-    /// The endpoints `info` names, by driver, normalised; or why the lease is left alone. A
+    /// The endpoints `info` names, by driver, spelled as configured; or why the lease is left
+    /// alone. A
     /// driver this hvctl does not have has nothing to dial, and is passed over.
     public func resolve(_ info: RunLease.Info) -> Result<[String: String], EndpointError> {
         var resolved: [String: String] = [:]
         var unknown: [String] = []
         for (name, endpoint) in info.endpoints.sorted(by: { $0.key < $1.key }) {
             guard let driver = Drivers.all[name] else { continue }
-            let normalized = driver.normalizedEndpoint(endpoint)
-            if known[name]?.contains(normalized) == true {
-                resolved[name] = normalized
+            if let configured = known[name]?[driver.normalizedEndpoint(endpoint)] {
+                resolved[name] = configured
             } else {
                 unknown.append("\(name) endpoint \(endpoint)")
             }

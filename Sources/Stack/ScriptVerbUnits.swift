@@ -25,6 +25,12 @@ struct ScriptVerbUnits: ScriptVerbRunner {
         __hvctl_verb=${HVCTL_VERB}_nova_hypervisor
         source "$HVCTL_HYPERVISOR_SCRIPT" || return
         unset HVCTL_VERB HVCTL_HYPERVISOR_SCRIPT
+        if [[ -n ${HVCTL_CHECKED_NOVA_CONF:-} && ${NOVA_CONF:-} != "$HVCTL_CHECKED_NOVA_CONF" ]]; then
+            echo "hvctl: NOVA_CONF is $NOVA_CONF, not $HVCTL_CHECKED_NOVA_CONF as hvctl checked it; not running $__hvctl_verb" >&2
+            unset HVCTL_CHECKED_NOVA_CONF
+            return 1
+        fi
+        unset HVCTL_CHECKED_NOVA_CONF
         if [[ $__hvctl_verb == configure_nova_hypervisor && -n ${NOVA_CONF:-} && ! -d ${NOVA_CONF%/*} ]]; then
             mkdir -p "${NOVA_CONF%/*}"
         fi
@@ -38,15 +44,20 @@ struct ScriptVerbUnits: ScriptVerbRunner {
     func run(_ verb: ScriptVerb, of driver: ScriptDriver) async throws {
         // Root writes NOVA_CONF with the script's iniset: in DevStack, /etc/nova is
         // STACK_USER's, who could link nova.conf anywhere. As for local.conf's merges.
-        let novaConf: String? = devstack == nil ? computeConfig : devstack?.novaConf
-        if verb == .configure, runner.options.user == nil, let target = novaConf {
+        var step = runner
+        if verb == .configure, runner.options.user == nil {
+            // Fails closed: a root run that cannot say where configure writes does not run it.
+            guard let target = devstack == nil ? computeConfig : devstack?.novaConf, target.hasPrefix("/") else {
+                throw HypervisorError.failed("\(verb.function) of \(driver.path) not run: hvctl does not know an absolute NOVA_CONF to check before root writes it")
+            }
             var trust = self.trust
             trust.purpose = "let \(driver.path) write NOVA_CONF as root (run with --user, or name its owner in trusted_users)"
             try DevStackEnvironment.prepareRootWrite(to: RuntimePaths.normalized(target), trust: trust, step: "configure")
+            // The wrapper refuses a NOVA_CONF that changed since (a hook may set it).
+            step.options.environment["HVCTL_CHECKED_NOVA_CONF"] = target
         }
         let wrapper = Self.script()
         try wrapper.install()
-        var step = runner
         step.options.environment["HVCTL_VERB"] = verb.rawValue
         step.options.environment["HVCTL_HYPERVISOR_SCRIPT"] = driver.path
         if devstack == nil { step.options.environment["NOVA_CONF"] = computeConfig }

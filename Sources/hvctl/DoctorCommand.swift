@@ -35,7 +35,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: text or json.")
     var output: OutputFormat = .text
 
-    @Option(help: "The driver whose needs decide the exit status: docker, fake or libvirt.")
+    @Option(help: "The driver whose needs decide the exit status: docker, podman, libvirt, fake, or a script driver (hvctl drivers lists them).")
     var driver: String?
 
     @OptionGroup var drivers: NativeDriverOptions

@@ -40,16 +40,20 @@ struct StartCommand: AsyncParsableCommand {
             and docker.service is started over D-Bus until /_ping answers. For libvirt: \
             libvirtd.service and QEMU must be there, the domain type is kvm when /dev/kvm is \
             usable (else qemu, with a warning), and libvirtd.service is started until the URI \
-            connects.
+            connects. For podman: as docker, through podman.socket (Podman's API; podman.service \
+            comes and goes with use). For a DevStack hypervisor script (hypervisor-NAME in \
+            TOP_DIR/lib/nova_plugins or /etc/hvctl/hypervisors.d): each of its verbs runs as a \
+            unit, in DevStack's environment when TOP_DIR is a DevStack checkout.
 
             Examples:
               hvctl start docker
               hvctl start docker --extras-dir ./extras.d --env ENABLED_SERVICES=n-cpu
               hvctl start libvirt
+              hvctl start openvz --top-dir /opt/stack/devstack
             """
     )
 
-    @Argument(help: "docker, fake or libvirt.")
+    @Argument(help: "docker, podman, libvirt, fake, or a DevStack hypervisor script's NAME (hvctl drivers lists them; script:NAME when a native driver has that name).")
     var driver: String
 
     @OptionGroup var options: FlowOptions

@@ -42,7 +42,9 @@ public struct DevStackFixture {
     }
 
     public func writeLocalConf(localrc: [String], meta: String = "") throws {
-        let text = (["[[local|localrc]]", "DEST=\(dest)", "ADMIN_PASSWORD=secret"] + localrc).joined(separator: "\n") + "\n" + meta
+        // STACK_USER=root: a root run refuses an untrusted STACK_USER (stackrc's `stack`),
+        // whose directories DevStack's code writes into as root. A test may set another.
+        let text = (["[[local|localrc]]", "DEST=\(dest)", "ADMIN_PASSWORD=secret", "STACK_USER=root"] + localrc).joined(separator: "\n") + "\n" + meta
         try text.write(toFile: top + "/local.conf", atomically: false, encoding: .utf8)
         chmod(top + "/local.conf", 0o644)
     }

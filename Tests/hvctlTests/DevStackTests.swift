@@ -59,7 +59,7 @@ struct DevStackTests {
         #expect(seen.contains("PROBE_FROM_INSTALL=seen-in-install"), "\(seen)")
         #expect(seen.contains("PROBE_EXPORTED=exported-in-install"), "\(seen)")
         #expect(seen.contains("probe function defined in install"), "\(seen)")
-        #expect(seen.contains("DEST=\(f.dest) STACK_USER=stack DISTRO=bookworm"), "\(seen)")
+        #expect(seen.contains("DEST=\(f.dest) STACK_USER=root DISTRO=bookworm"), "\(seen)")
         #expect(seen.contains("per call: HVCTL_PHASE=post-config HVCTL_HOOK=50-probe.sh PWD=\(f.top) cwd=\(f.top)"), "\(seen)")
         for function in ["git_clone", "pip_install", "install_package", "is_ubuntu", "setup_develop", "get_or_create_project", "stop_process"] {
             #expect(seen.contains("\(function)=function"), "\(function) missing: \(seen)")
@@ -316,7 +316,8 @@ extension DevStackTests {
         let postConfig = try hvctl(f, ["hooks", "run", "stack", "post-config"])
         #expect(postConfig.stdout.contains("plugin:devstack-plugin-container  stack post-config"), "\(postConfig.stdout)")
         let daemon = (try? String(contentsOfFile: "/etc/docker/daemon.json", encoding: .utf8)) ?? ""
-        #expect(daemon.contains(#""group": "stack""#), "configure_docker wrote daemon.json: \(daemon)")
+        // Its docker group is STACK_USER's: root in the fixture (a root run refuses `stack`).
+        #expect(daemon.contains(#""group": "root""#), "configure_docker wrote daemon.json: \(daemon)")
         #expect(FileManager.default.fileExists(atPath: "/etc/systemd/system/docker.service.d/docker.conf"))
     }
 }
@@ -620,5 +621,34 @@ extension DevStackTests {
         #expect(try attacker.sh("printf '#!/bin/sh\\ntouch \(attacker.home)/ran\\n' >\(tox)/pip; chmod 755 \(tox)/pip").status == 0)
         expectRefused(try hvctl(f, ["hooks", "run", "stack", "install"]), tox)
         #expect(!FileManager.default.fileExists(atPath: attacker.home + "/ran"))
+    }
+}
+
+extension DevStackTests {
+    @Test("a root run refuses an untrusted STACK_USER (stackrc's `stack`), whose directories DevStack's code writes into as root; nothing runs")
+    func untrustedStackUser() throws {
+        let f = try DevStackFixture(localrc: ["VIRT_DRIVER=fake", "disable_service tempest", "STACK_USER=stack"])
+        defer { f.remove() }
+        try f.addHook("50-probe.sh", probeHook)
+        let out = try hvctl(f, ["hooks", "run", "stack", "install"])
+        expectRefused(out, "refusing to run DevStack as root for STACK_USER stack")
+        #expect(out.stderr.contains("--user stack") && out.stderr.contains("trusted_users"), "the line says how to fix it: \(out.stderr)")
+        #expect(f.read("calls").isEmpty, "no hook ran: \(f.read("calls"))")
+    }
+
+    @Test("a meta section whose file is not one plain path (several words, a glob, '..') is refused before root merges anything")
+    func mergeSpecNotPlain() throws {
+        // A header's spec is one word (DevStack's awk takes $1); several come from a variable or a glob.
+        for spec in ["$TWO_FILES", "$DEST/*.conf", "$DEST/x/../y.conf"] {
+            let f = try DevStackFixture(
+                localrc: ["VIRT_DRIVER=fake", "disable_service tempest", #"TWO_FILES="$DEST/a.conf $DEST/b.conf""#],
+                meta: "[[post-config|\(spec)]]\n[DEFAULT]\na = 1\n")
+            defer { f.remove() }
+            for file in ["a.conf", "b.conf"] { try "".write(toFile: f.dest + "/" + file, atomically: false, encoding: .utf8) }
+            let out = try hvctl(f, ["hooks", "run", "stack", "post-config"])
+            #expect(out.status != 0 && out.stderr.contains("give each section one plain path"), "\(spec): \(out.stderr)")
+            #expect(!out.stdout.contains("devstack:merge-post-config"), "\(spec): the merge ran: \(out.stdout)")
+            #expect(try String(contentsOfFile: f.dest + "/a.conf", encoding: .utf8).isEmpty, "\(spec): a.conf was written")
+        }
     }
 }
