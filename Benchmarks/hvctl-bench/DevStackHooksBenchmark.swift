@@ -33,7 +33,8 @@ struct DevStackHooksBenchmark {
         try? FileManager.default.removeItem(atPath: top + "/extras.d")
         try FileManager.default.createDirectory(atPath: top + "/extras.d", withIntermediateDirectories: true)
         chmod(top + "/extras.d", 0o755)
-        try "[[local|localrc]]\nDEST=\(root)/dest\nADMIN_PASSWORD=secret\nVIRT_DRIVER=fake\ndisable_service tempest\n"
+        // STACK_USER=root: a root run refuses an untrusted STACK_USER.
+        try "[[local|localrc]]\nDEST=\(root)/dest\nADMIN_PASSWORD=secret\nSTACK_USER=root\nVIRT_DRIVER=fake\ndisable_service tempest\n"
             .write(toFile: top + "/local.conf", atomically: false, encoding: .utf8)
         chmod(top + "/local.conf", 0o644)
         var hooks: [String] = []
