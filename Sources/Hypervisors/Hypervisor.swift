@@ -26,9 +26,15 @@ public protocol Hypervisor: Sendable {
     /// Looks, without starting anything.
     func status(_ context: DriverContext) async throws -> DriverStatus
 
-    func launch(_ name: String, image: String?, _ context: DriverContext) async throws -> Instance
+    func launch(_ request: InstanceRequest, _ context: DriverContext) async throws -> Instance
     func instances(_ context: DriverContext) async throws -> [Instance]
     func delete(_ name: String, _ context: DriverContext) async throws
+    /// Returns once the instance is ready (a driver documents what ready means for it), or
+    /// throws `HypervisorError.timedOut` after `timeout`; says how the wait goes through
+    /// `context.progress`.
+    func waitReady(_ name: String, timeout: Duration, _ context: DriverContext) async throws -> Instance
+    /// Writes the instance's output to `emit`, chunk by chunk, as `output` asks.
+    func output(of name: String, _ output: InstanceOutput, _ context: DriverContext, emit: @escaping @Sendable (String) -> Void) async throws
 
     /// hvctl.conf's `[NAME]` section: the value to keep for `key`, or a
     /// `HypervisorError.badSetting` saying what the key takes.
@@ -55,6 +61,25 @@ extension Hypervisor {
     public func normalizedEndpoint(_ endpoint: String) -> String { endpoint }
     public func setEndpoint(_ endpoint: String, in settings: inout DriverSettings) {}
     public var logUnits: [String] { [] }
+
+    /// Ready means running, for drivers with nothing more to look at.
+    public func waitReady(_ name: String, timeout: Duration, _ context: DriverContext) async throws -> Instance {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            guard let instance = try await instances(context).first(where: { $0.name == name }) else {
+                throw HypervisorError.noSuchInstance(name, driver: self.name)
+            }
+            if instance.state == "running" { return instance }
+            guard ContinuousClock.now < deadline else {
+                throw HypervisorError.timedOut("\(name) is \(instance.state), not running,", after: timeout)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    public func output(of name: String, _ output: InstanceOutput, _ context: DriverContext, emit: @escaping @Sendable (String) -> Void) async throws {
+        throw HypervisorError.notSupported("\(self.name) instances have no output hvctl can read")
+    }
 }
 
 public enum StartResult: Sendable, Equatable {
@@ -121,4 +146,10 @@ public struct Instance: Sendable, Equatable, Codable {
     public var image: String?
     /// The run id of the command that created it.
     public var run: String?
+    /// Its IPv4 address with prefix, when it has one.
+    public var address: String?
+
+    public init(name: String, driver: String, id: String, state: String, image: String?, run: String?, address: String? = nil) {
+        (self.name, self.driver, self.id, self.state, self.image, self.run, self.address) = (name, driver, id, state, image, run, address)
+    }
 }

@@ -218,8 +218,12 @@ extension EngineDriver {
 
     // MARK: instances
 
-    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
+    public func launch(_ request: InstanceRequest, _ context: DriverContext) async throws -> Instance {
+        let instance = request.name, image = request.image
         try InstanceName.validate(instance)
+        if request.kernel != nil || request.initrd != nil || request.cmdline != nil {
+            throw HypervisorError.notSupported("\(name) instances are containers: they boot no kernel (--kernel, --initrd and --cmdline are for libvirt)")
+        }
         let client = try await runningEngine(context)
         if let existing = try await client.container(named: instance) {
             throw EngineMarks.owned([existing], try records(context)).isEmpty
@@ -232,10 +236,16 @@ extension EngineDriver {
             reference = try await ensureBaseImage(client, context)
         }
         // busybox sh as PID 1 gets no default signal handlers, so trap TERM to stop at once.
+        // A named image runs its own command unless one is given.
+        let idle = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait"]
+        let command = request.command.isEmpty ? (image == nil ? idle : nil) : request.command
         let spec = EngineClient.ContainerSpec(
-            Image: reference, Cmd: ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait"],
+            Image: reference, Cmd: command,
             Labels: [HvctlMark.managed: "true", HvctlMark.run: context.run.value, HvctlMark.instance: instance],
-            HostConfig: .init(NetworkMode: network(context.settings)), StopTimeout: nil)
+            HostConfig: .init(
+                NetworkMode: request.network ?? network(context.settings), Memory: request.memoryMiB.map { $0 << 20 },
+                NanoCpus: request.vcpus.map { $0 * 1_000_000_000 }),
+            StopTimeout: nil)
         // On record before the request: if this process dies before the reply, the reaper
         // still finds the container by its name and run.
         try context.state.record(ResourceRecord(driver: name, kind: "container", name: instance, run: context.run.value))
@@ -260,7 +270,7 @@ extension EngineDriver {
     public func instances(_ context: DriverContext) async throws -> [Instance] {
         let client = try await runningEngine(context)
         return EngineMarks.owned(try await client.containers(labels: EngineMarks.containerFilter), try records(context)).map {
-            Instance(name: $0.name, driver: name, id: $0.Id, state: $0.State, image: $0.Image, run: $0.Labels?[HvctlMark.run])
+            Instance(name: $0.name, driver: name, id: $0.Id, state: $0.State, image: $0.Image, run: $0.Labels?[HvctlMark.run], address: $0.address)
         }.sorted { $0.name < $1.name }
     }
 
@@ -274,6 +284,18 @@ extension EngineDriver {
         }
         try await client.removeContainer(found.Id)
         try context.state.forget(driver: name, kind: "container", ids: [found.Id], unanswered: [(instance, found.Labels?[HvctlMark.run])])
+    }
+
+    /// The container's stdout and stderr as the daemon keeps them (`docker logs`).
+    public func output(of instance: String, _ output: InstanceOutput, _ context: DriverContext, emit: @escaping @Sendable (String) -> Void) async throws {
+        let client = try await runningEngine(context)
+        guard let found = try await client.container(named: instance) else { throw HypervisorError.noSuchInstance(instance, driver: name) }
+        guard !EngineMarks.owned([found], try records(context)).isEmpty else { throw HypervisorError.notManaged(instance, driver: name) }
+        if output.follow {
+            try await client.followLogs(found.Id, tail: output.lines) { emit($0.text) }
+        } else {
+            for frame in try await client.logs(found.Id, tail: output.lines) { emit(frame.text) }
+        }
     }
 
     // MARK: plumbing

@@ -10,6 +10,22 @@ extension EngineClient {
         public var Image: String
         public var State: String
         public var Labels: [String: String]?
+        public var NetworkSettings: Networking?
+
+        public struct Networking: Decodable, Sendable {
+            public struct Endpoint: Decodable, Sendable {
+                public var IPAddress: String?
+                public var IPPrefixLen: Int?
+            }
+            public var Networks: [String: Endpoint]?
+        }
+
+        /// Its first IPv4 address with prefix, when it is on a network that gives one.
+        public var address: String? {
+            let endpoints = (NetworkSettings?.Networks ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+            guard let e = endpoints.first(where: { !($0.IPAddress ?? "").isEmpty }), let ip = e.IPAddress else { return nil }
+            return e.IPPrefixLen.map { "\(ip)/\($0)" } ?? ip
+        }
 
         /// The name without Docker's leading slash.
         public var name: String { (Names.first ?? Id).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
@@ -77,9 +93,14 @@ extension EngineClient {
     public struct ContainerSpec: Encodable, Sendable {
         public struct HostConfig: Encodable, Sendable {
             public var NetworkMode: String
+            /// Bytes; nil: no limit.
+            public var Memory: Int?
+            /// Billionths of a CPU; nil: no limit.
+            public var NanoCpus: Int?
         }
         public var Image: String
-        public var Cmd: [String]
+        /// nil: the image's own command.
+        public var Cmd: [String]?
         public var Labels: [String: String]
         public var HostConfig: HostConfig
         public var StopTimeout: Int?

@@ -99,3 +99,25 @@ extension EngineClient {
         }
     }
 }
+
+extension EngineClient {
+    /// A container's output as it comes (`follow=1`), until the container stops or the task
+    /// is cancelled: frames in order, each handed to `frame`.
+    public func followLogs(_ container: String, tail: Int?, _ frame: @escaping @Sendable (LogFrame) -> Void) async throws {
+        var path = "/v\(apiVersion)/containers/\(Self.percentEncoded(container))/logs?stdout=1&stderr=1&follow=1"
+        if let tail { path += "&tail=\(tail)" }
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw EngineError.badResponse(request: path, reason: "cannot form a URL")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.headers.add(name: "Host", value: "docker")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        guard response.status == .ok else {
+            throw EngineError.api(status: Int(response.status.code), message: response.status.reasonPhrase)
+        }
+        var demux = LogDemultiplexer()
+        for try await chunk in response.body {
+            for f in demux.feed(chunk.readableBytesView) { frame(f) }
+        }
+    }
+}

@@ -90,7 +90,8 @@ public struct FakeDriver: Hypervisor {
             version: "fake", instances: try load(context).count, detail: "no hypervisor; calls are recorded")
     }
 
-    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
+    public func launch(_ request: InstanceRequest, _ context: DriverContext) async throws -> Instance {
+        let instance = request.name, image = request.image
         try InstanceName.validate(instance)
         try record("launch", context, instance)
         var list = try load(context)

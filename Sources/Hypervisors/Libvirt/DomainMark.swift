@@ -5,39 +5,36 @@ public enum DomainMark {
     public static let namespace = "https://hvctl.dev/xmlns/libvirt/1"
     static let prefix = "hvctl"
 
-    public static func element(run: String, instance: String) -> String {
-        "<\(prefix):instance xmlns:\(prefix)='\(namespace)' run='\(escape(run))' name='\(escape(instance))'/>"
+    /// `image`: what the guest boots, as `instance list` shows it; `guest`: "hvctl" for
+    /// hvctl's own guest, whose console says when it is ready.
+    public static func element(run: String, instance: String, image: String? = nil, guest: String? = nil) -> String {
+        var attributes = "run='\(escape(run))' name='\(escape(instance))'"
+        if let image { attributes += " image='\(escape(image))'" }
+        if let guest { attributes += " guest='\(escape(guest))'" }
+        return "<\(prefix):instance xmlns:\(prefix)='\(namespace)' \(attributes)/>"
     }
 
     /// The run id in a mark read back from libvirt.
     public static func run(in metadata: String) -> String? {
-        guard let start = metadata.range(of: "run=") else { return nil }
+        attribute("run", in: metadata)
+    }
+
+    /// An attribute of the mark, unescaped.
+    static func attribute(_ key: String, in metadata: String) -> String? {
+        guard let start = metadata.range(of: " \(key)=") else { return nil }
         let rest = metadata[start.upperBound...]
         guard let quote = rest.first, quote == "'" || quote == "\"" else { return nil }
-        return rest.dropFirst().prefix { $0 != quote }.description
+        return unescape(rest.dropFirst().prefix { $0 != quote }.description)
+    }
+
+    static func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&amp;", with: "&")
     }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "'", with: "&apos;")
             .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-    }
-
-    /// A small domain with no disk: it boots into the firmware and idles, which is all an
-    /// hvctl instance needs to be (a workload the driver manages).
-    /// `uuid`: chosen by hvctl and put on record before the domain is defined, so a domain
-    /// defined again from this XML under another name (virt-clone) is not taken for it.
-    public static func domainXML(name: String, uuid: String, type: String, run: String, memoryMiB: Int = 64) -> String {
-        """
-        <domain type='\(type)'>
-          <name>\(escape(name))</name>
-          <uuid>\(escape(uuid))</uuid>
-          <metadata>\(element(run: run, instance: name))</metadata>
-          <memory unit='MiB'>\(memoryMiB)</memory>
-          <vcpu>1</vcpu>
-          <os><type arch='x86_64' machine='pc'>hvm</type></os>
-          <on_poweroff>destroy</on_poweroff>
-          <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
-        </domain>
-        """
     }
 }

@@ -15,7 +15,7 @@ import PinnedThread
 public actor LibvirtConnection {
     private let executor: PinnedExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private var connection: OpaquePointer?
+    private(set) var connection: OpaquePointer?
     public nonisolated let uri: String
 
     /// libvirt's default error handler prints every error to stderr; hvctl reports errors
@@ -25,7 +25,7 @@ public actor LibvirtConnection {
         lib.virSetErrorFunc(nil) { _, _ in }
         return lib
     }
-    private let lib: LibvirtLibrary
+    let lib: LibvirtLibrary
 
     private init(uri: String, lib: LibvirtLibrary) {
         self.uri = uri
@@ -170,14 +170,14 @@ public actor LibvirtConnection {
 
     // MARK: plumbing
 
-    private func live() throws -> OpaquePointer {
+    func live() throws -> OpaquePointer {
         guard let connection else { throw LibvirtError.closed }
         return connection
     }
 
     /// `name`: a domain name, or with `byUUID` a UUID string. Cleanup goes by UUID: the one
     /// hvctl recorded, not whatever is called that name now.
-    private func withDomain<T>(_ name: String, byUUID: Bool = false, _ body: (OpaquePointer) throws -> T) throws -> T {
+    func withDomain<T>(_ name: String, byUUID: Bool = false, _ body: (OpaquePointer) throws -> T) throws -> T {
         let c = try live()
         guard let d = byUUID ? lib.virDomainLookupByUUIDString(c, name) : lib.virDomainLookupByName(c, name) else {
             let e = failure("lookup \(name)")
@@ -204,7 +204,7 @@ public actor LibvirtConnection {
     }
 
     /// The error of the call that just failed on this thread.
-    private func failure(_ operation: String) -> LibvirtError {
+    func failure(_ operation: String) -> LibvirtError {
         guard let e = Self.takeLastError(lib) else {
             return .call(operation: operation, code: -1, message: "unknown error")
         }

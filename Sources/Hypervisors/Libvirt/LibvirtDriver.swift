@@ -37,11 +37,15 @@ public struct LibvirtDriver: Hypervisor {
         try await PackageInstaller.install(["libvirt-daemon-system", "qemu-system-x86"], context)
     }
 
-    /// Picks the domain type as DevStack did: kvm when /dev/kvm is usable, else qemu.
+    /// Picks the domain type as DevStack did: kvm when /dev/kvm is usable, else qemu —
+    /// unless hvctl.conf's `[libvirt] virt_type` names one.
     public func configure(_ context: DriverContext) async throws {
         let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
         let type: String
-        if fd >= 0 {
+        if let configured = context.settings.libvirtVirtType {
+            if fd >= 0 { close(fd) }
+            type = configured
+        } else if fd >= 0 {
             close(fd)
             type = "kvm"
         } else {
@@ -135,8 +139,10 @@ public struct LibvirtDriver: Hypervisor {
         // A domain whose mark cannot be read may be hvctl's: it stays, and the cleanup fails.
         report.failures = found.unreadable
         if !targets.isEmpty { report.removed["domain"] = targets.map(\.name) }
+        let remaining = found.uuids.filter { uuid in !targets.contains { $0.uuid == uuid } }
         if dryRun {
             report.unmarked["domain"] = found.all - found.owned.count
+            try await cleanupLeftovers(connection, context, scope, remaining: remaining, dryRun: true, report: &report)
             return report
         }
         let clock = ContinuousClock()
@@ -169,15 +175,19 @@ public struct LibvirtDriver: Hypervisor {
         report.killSeconds = times.0
         report.removeSeconds = times.1
         try context.state.forget(driver: name, kind: "domain", ids: targets.map(\.uuid))
+        let console = GuestDirectory(root: context.settings.libvirtGuestDirectory).console
+        for t in targets { ConsoleLog(directory: console, uuid: t.uuid).remove() }
         if scope.run == nil && found.unreadable.isEmpty {
             // Records whose domain is gone (undefined by hand, or never defined) go too,
-            // except those of runs still going.
+            // except those of runs still going. Networks have records of their own.
             let present = Set(found.uuids)
             try context.state.prune(driver: name) { r in
+                if r.kind != "domain" { return true }
                 if let run = r.run, scope.isLive(run) { return true }
                 return r.id.map(present.contains) ?? false
             }
         }
+        try await cleanupLeftovers(connection, context, scope, remaining: remaining, dryRun: false, report: &report)
         return report
     }
 
@@ -196,74 +206,6 @@ public struct LibvirtDriver: Hypervisor {
             detail: "\(uri); domain type \(state.domainType ?? "not configured")")
     }
 
-    // MARK: instances
-
-    public func launch(_ instance: String, image: String?, _ context: DriverContext) async throws -> Instance {
-        try InstanceName.validate(instance)
-        if image != nil { throw HypervisorError.failed("libvirt instances take no --image: they are diskless domains") }
-        let connection = try await runningConnection(context)
-        let name = self.name
-        let (domain, type) = try await bounded("launching \(instance)", context, extra: .seconds(30)) { () async throws -> (Domain, String) in
-            if let existing = try? await connection.domain(named: instance) {
-                throw try await isOwned(existing, connection, context)
-                    ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
-            }
-            let type = try context.state.load()[driver: name].domainType ?? Self.detectType()
-            // hvctl picks the UUID and puts it on record before the domain exists: if this
-            // process dies before libvirt answers, the reaper still knows which domain is its.
-            let uuid = UUID().uuidString.lowercased()
-            try context.state.record(ResourceRecord(driver: name, kind: "domain", name: instance, id: uuid, run: context.run.value))
-            let xml = DomainMark.domainXML(name: instance, uuid: uuid, type: type, run: context.run.value)
-            let domain: Domain
-            do {
-                domain = try await connection.define(xml: xml)
-            } catch let error as LibvirtError {
-                // libvirt refused it (bad XML, a name taken): nothing was made. A lost reply
-                // (RPC, system error) may have made it: it stays on record for cleanup.
-                if let code = error.code, code != 39, code != 38 {  // VIR_ERR_RPC, VIR_ERR_SYSTEM_ERROR
-                    try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
-                }
-                throw error
-            }
-            do {
-                try await connection.start(uuid, byUUID: true)
-            } catch {
-                if (try? await connection.undefine(uuid, byUUID: true)) != nil {
-                    try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
-                }
-                throw error
-            }
-            return (domain, type)
-        }
-        return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: "\(type) domain", run: context.run.value)
-    }
-
-    public func instances(_ context: DriverContext) async throws -> [Instance] {
-        let connection = try await runningConnection(context)
-        return try await marked(connection, context).owned.map {
-            Instance(name: $0.domain.name, driver: name, id: $0.domain.uuid, state: $0.domain.state.rawValue, image: nil, run: $0.run)
-        }
-    }
-
-    public func delete(_ instance: String, _ context: DriverContext) async throws {
-        let connection = try await runningConnection(context)
-        let name = self.name
-        try await bounded("deleting \(instance)", context, extra: .seconds(30)) {
-            let domain: Domain
-            do {
-                domain = try await connection.domain(named: instance)
-            } catch LibvirtError.noSuchDomain {
-                throw HypervisorError.noSuchInstance(instance, driver: name)
-            }
-            guard try await isOwned(domain, connection, context) else {
-                throw HypervisorError.notManaged(instance, driver: name)
-            }
-            if domain.state != .shutOff { try await connection.destroy(domain.uuid, byUUID: true) }
-            try await connection.undefine(domain.uuid, byUUID: true)
-            try context.state.forget(driver: name, kind: "domain", ids: [domain.uuid])
-        }
-    }
-
     // MARK: plumbing
 
     static func detectType() -> String {
@@ -274,13 +216,13 @@ public struct LibvirtDriver: Hypervisor {
 
     /// Every call into libvirt goes through here or `bounded`: its calls block, and a frozen
     /// daemon would never answer.
-    private func connect(_ context: DriverContext) async throws -> LibvirtConnection {
+    func connect(_ context: DriverContext) async throws -> LibvirtConnection {
         let uri = context.settings.libvirtURI
         return try await bounded("connecting to \(uri)", context) { try await LibvirtConnection.open(uri) }
     }
 
     /// `body` within `libvirtTimeout` (+ `extra`), or `HypervisorError.timedOut`.
-    private func bounded<T: Sendable>(
+    func bounded<T: Sendable>(
         _ what: String, _ context: DriverContext, extra: Duration = .zero, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let limit = context.settings.libvirtTimeout + extra
@@ -292,7 +234,7 @@ public struct LibvirtDriver: Hypervisor {
     }
 
     /// A connection, but only if libvirtd already runs: never wake it through its socket.
-    private func runningConnection(_ context: DriverContext) async throws -> LibvirtConnection {
+    func runningConnection(_ context: DriverContext) async throws -> LibvirtConnection {
         if Self.usesLocalDaemon(context.settings.libvirtURI) { try await Self.daemon.requireRunning(context) }
         return try await connect(context)
     }
@@ -335,7 +277,7 @@ public struct LibvirtDriver: Hypervisor {
         return found
     }
 
-    private func isOwned(_ domain: Domain, _ connection: LibvirtConnection, _ context: DriverContext) async throws -> Bool {
+    func isOwned(_ domain: Domain, _ connection: LibvirtConnection, _ context: DriverContext) async throws -> Bool {
         guard let mark = try await connection.metadata(of: domain.uuid, namespace: DomainMark.namespace, byUUID: true) else { return false }
         return try context.state.load().owned(by: name).owns(kind: "domain", id: domain.uuid, name: domain.name, run: DomainMark.run(in: mark))
     }

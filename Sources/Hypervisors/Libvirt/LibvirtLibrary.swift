@@ -12,6 +12,8 @@ import Glibc
 struct LibvirtLibrary: Sendable {
     typealias Connection = OpaquePointer  // virConnectPtr
     typealias DomainHandle = OpaquePointer  // virDomainPtr
+    typealias NetworkHandle = OpaquePointer  // virNetworkPtr
+    typealias StreamHandle = OpaquePointer  // virStreamPtr
 
     let virInitialize: @convention(c) () -> Int32
     let virSetErrorFunc: @convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void
@@ -40,6 +42,28 @@ struct LibvirtLibrary: Sendable {
     let virDomainGetState: @convention(c) (DomainHandle?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32
     let virDomainGetID: @convention(c) (DomainHandle?) -> UInt32
     let virDomainIsPersistent: @convention(c) (DomainHandle?) -> Int32
+    let virConnectGetCapabilities: @convention(c) (Connection?) -> UnsafeMutablePointer<CChar>?
+    let virDomainGetXMLDesc: @convention(c) (DomainHandle?, UInt32) -> UnsafeMutablePointer<CChar>?
+    let virDomainInterfaceAddresses:
+        @convention(c) (DomainHandle?, UnsafeMutablePointer<UnsafeMutablePointer<virDomainInterfacePtr?>?>?, UInt32, UInt32) -> Int32
+    let virDomainInterfaceFree: @convention(c) (virDomainInterfacePtr?) -> Void
+    let virNetworkLookupByName: @convention(c) (Connection?, UnsafePointer<CChar>?) -> NetworkHandle?
+    let virNetworkLookupByUUIDString: @convention(c) (Connection?, UnsafePointer<CChar>?) -> NetworkHandle?
+    let virNetworkDefineXML: @convention(c) (Connection?, UnsafePointer<CChar>?) -> NetworkHandle?
+    let virNetworkCreate: @convention(c) (NetworkHandle?) -> Int32
+    let virNetworkDestroy: @convention(c) (NetworkHandle?) -> Int32
+    let virNetworkUndefine: @convention(c) (NetworkHandle?) -> Int32
+    let virNetworkIsActive: @convention(c) (NetworkHandle?) -> Int32
+    let virNetworkGetUUIDString: @convention(c) (NetworkHandle?, UnsafeMutablePointer<CChar>?) -> Int32
+    let virNetworkGetXMLDesc: @convention(c) (NetworkHandle?, UInt32) -> UnsafeMutablePointer<CChar>?
+    let virNetworkFree: @convention(c) (NetworkHandle?) -> Int32
+    let virStreamNew: @convention(c) (Connection?, UInt32) -> StreamHandle?
+    let virDomainOpenConsole: @convention(c) (DomainHandle?, UnsafePointer<CChar>?, StreamHandle?, UInt32) -> Int32
+    let virStreamRecv: @convention(c) (StreamHandle?, UnsafeMutablePointer<CChar>?, Int) -> Int32
+    let virStreamSend: @convention(c) (StreamHandle?, UnsafePointer<CChar>?, Int) -> Int32
+    let virStreamFinish: @convention(c) (StreamHandle?) -> Int32
+    let virStreamAbort: @convention(c) (StreamHandle?) -> Int32
+    let virStreamFree: @convention(c) (StreamHandle?) -> Int32
 
     static let soname = "libvirt.so.0"
 
@@ -73,7 +97,21 @@ struct LibvirtLibrary: Sendable {
                     virDomainUndefine: try symbol("virDomainUndefine"), virDomainUndefineFlags: try symbol("virDomainUndefineFlags"),
                     virDomainGetMetadata: try symbol("virDomainGetMetadata"), virDomainGetName: try symbol("virDomainGetName"),
                     virDomainGetUUIDString: try symbol("virDomainGetUUIDString"), virDomainGetState: try symbol("virDomainGetState"),
-                    virDomainGetID: try symbol("virDomainGetID"), virDomainIsPersistent: try symbol("virDomainIsPersistent")))
+                    virDomainGetID: try symbol("virDomainGetID"), virDomainIsPersistent: try symbol("virDomainIsPersistent"),
+                    virConnectGetCapabilities: try symbol("virConnectGetCapabilities"),
+                    virDomainGetXMLDesc: try symbol("virDomainGetXMLDesc"),
+                    virDomainInterfaceAddresses: try symbol("virDomainInterfaceAddresses"),
+                    virDomainInterfaceFree: try symbol("virDomainInterfaceFree"),
+                    virNetworkLookupByName: try symbol("virNetworkLookupByName"),
+                    virNetworkLookupByUUIDString: try symbol("virNetworkLookupByUUIDString"),
+                    virNetworkDefineXML: try symbol("virNetworkDefineXML"), virNetworkCreate: try symbol("virNetworkCreate"),
+                    virNetworkDestroy: try symbol("virNetworkDestroy"), virNetworkUndefine: try symbol("virNetworkUndefine"),
+                    virNetworkIsActive: try symbol("virNetworkIsActive"), virNetworkGetUUIDString: try symbol("virNetworkGetUUIDString"),
+                    virNetworkGetXMLDesc: try symbol("virNetworkGetXMLDesc"), virNetworkFree: try symbol("virNetworkFree"),
+                    virStreamNew: try symbol("virStreamNew"), virDomainOpenConsole: try symbol("virDomainOpenConsole"),
+                    virStreamRecv: try symbol("virStreamRecv"), virStreamSend: try symbol("virStreamSend"),
+                    virStreamFinish: try symbol("virStreamFinish"), virStreamAbort: try symbol("virStreamAbort"),
+                    virStreamFree: try symbol("virStreamFree")))
         } catch {
             return .failure(error)
         }

@@ -5,6 +5,8 @@ import Core
 ///     [libvirt]
 ///     uri = qemu:///system
 ///     timeout = 15                 # seconds one look at libvirt may take
+///     virt_type = auto             # kvm, qemu, or auto: kvm when /dev/kvm opens (DevStack's rule)
+///     guest_dir = /var/lib/hvctl/libvirt   # guests' initramfs, console logs and disk overlays
 extension DriverSettings {
     public var libvirtURI: String {
         get { self["libvirt", "uri"] ?? "qemu:///system" }
@@ -14,6 +16,17 @@ extension DriverSettings {
     /// block; a frozen libvirtd (SIGSTOP, or wedged on a stuck QEMU) would otherwise hold
     /// every command, and the host lock, forever.
     public var libvirtTimeout: Duration { .seconds(self["libvirt", "timeout"].flatMap(Int.init) ?? 15) }
+    /// "kvm", "qemu", or nil for DevStack's rule. Nested KVM that opens but cannot boot a
+    /// guest (some cloud VMs) needs "qemu".
+    public var libvirtVirtType: String? {
+        get { self["libvirt", "virt_type"].flatMap { $0 == "auto" ? nil : $0 } }
+        set { self["libvirt", "virt_type"] = newValue }
+    }
+    /// hvctl's alone: what is in it is hvctl's, and cleanup may remove it.
+    public var libvirtGuestDirectory: String {
+        get { self["libvirt", "guest_dir"] ?? "/var/lib/hvctl/libvirt" }
+        set { self["libvirt", "guest_dir"] = newValue }
+    }
 }
 
 extension LibvirtDriver {
@@ -27,6 +40,12 @@ extension LibvirtDriver {
                 throw HypervisorError.badSetting(driver: name, key: key, takes: "a number of seconds from 1 to \(Self.maxSeconds)")
             }
             return String(n)
+        case "virt_type":
+            guard ["auto", "kvm", "qemu"].contains(value) else { throw HypervisorError.badSetting(driver: name, key: key, takes: "auto, kvm or qemu") }
+            return value
+        case "guest_dir":
+            guard value.hasPrefix("/"), !value.contains("'") else { throw HypervisorError.badSetting(driver: name, key: key, takes: "an absolute path") }
+            return value
         default: throw HypervisorError.badSetting(driver: name, key: key, takes: nil)
         }
     }

@@ -62,7 +62,7 @@ public struct ScriptDriver: Hypervisor, Equatable {
             detail: detail)
     }
 
-    public func launch(_ name: String, image: String?, _ context: DriverContext) async throws -> Instance { throw noInstances }
+    public func launch(_ request: InstanceRequest, _ context: DriverContext) async throws -> Instance { throw noInstances }
     public func instances(_ context: DriverContext) async throws -> [Instance] { throw noInstances }
     public func delete(_ name: String, _ context: DriverContext) async throws { throw noInstances }
 
