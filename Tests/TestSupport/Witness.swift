@@ -92,4 +92,7 @@ public func ensureDockerRunning() {
 public func ensureLibvirtRunning() {
     _ = try? Witness.run(["systemctl", "reset-failed", "libvirtd.service"])
     _ = try? Witness.run(["systemctl", "start", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket", "libvirtd.service"])
+    // Guests join libvirt's default network when it is active; without it each test's own
+    // state would make an `hvctl` network the next test's state does not know.
+    _ = try? Witness.run(["virsh", "-c", "qemu:///system", "net-start", "default"])
 }

@@ -22,13 +22,14 @@ struct ConsoleLog: Sendable {
         return String(decoding: Self.read(fd, from: start, upTo: Int(st.st_size)), as: UTF8.self)
     }
 
-    /// The last `n` lines (all with nil).
+    /// The last `n` lines (all with nil). By bytes: a serial console ends its lines with
+    /// "\r\n", which Swift counts as one Character, not a "\n".
     func lines(last n: Int?) -> String {
         let text = read()
         guard let n else { return text }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
-        return lines.suffix(n).map { $0 + "\n" }.joined()
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.suffix(n).map { String(decoding: $0, as: UTF8.self) + "\n" }.joined()
     }
 
     /// Hands on what is written after `offset` as it comes, polling, until `stillRunning`

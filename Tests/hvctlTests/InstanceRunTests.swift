@@ -1,0 +1,120 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Instances that really run: a booted Linux guest on libvirt, a container's own command.
+@Suite("instances that really run (real libvirtd, QEMU, dockerd)", .serialized)
+struct InstanceRunTests {
+    init() { ensureLibvirtRunning() }
+
+    static let guestDirectory = "/var/lib/hvctl/libvirt"
+    /// The bound this suite holds a guest's boot to: TCG (the test host has no KVM) boots
+    /// hvctl's guest in about 6 s alone; two cores shared with the rest of the suite.
+    static let readyBound: Duration = .seconds(120)
+
+    @Test("a libvirt guest boots Linux to its ready line on hvctl's own network; wait, logs, list; cleanup removes it with its console log and network")
+    func guestBoots() throws {
+        let h = HvctlHost("hvctl-guest")
+        defer { h.remove() }
+        // libvirt's default network down: hvctl makes its own, and must remove only that.
+        _ = try virsh("net-destroy", "default")
+        defer { _ = try? virsh("net-start", "default") }
+        let foreign = uniqueName("foreign-net")
+        let netXML = h.dir + "-net.xml"
+        try FileManager.default.createDirectory(atPath: h.dir, withIntermediateDirectories: true)
+        try "<network><name>\(foreign)</name><bridge name='hvt\(foreign.suffix(8))'/></network>".write(toFile: netXML, atomically: true, encoding: .utf8)
+        #expect(try virsh("net-define", netXML).status == 0)
+        defer { _ = try? virsh("net-undefine", foreign) }
+
+        #expect(try h.hvctl("start", "libvirt").status == 0)
+        let name = uniqueName("vm")
+        let (launch, took) = try h.timed(["instance", "launch", name, "--driver", "libvirt", "--wait", "--timeout", "\(Self.readyBound.components.seconds)"])
+        #expect(launch.status == 0, "\(launch.stderr)")
+        #expect(launch.stdout.contains("\(name) is ready after"), "\(launch.stdout)")
+        #expect(launch.stderr.contains("making hvctl's libvirt network 'hvctl'"), "\(launch.stderr)")
+        #expect(took < Self.readyBound)
+
+        // Ready already: wait answers at once.
+        let (wait, waited) = try h.timed(["instance", "wait", name, "--driver", "libvirt"])
+        #expect(wait.status == 0, "\(wait.stderr)")
+        #expect(waited < .seconds(5))
+
+        // The console: the kernel's own boot lines, then the guest's init.
+        let logs = try h.hvctl("instance", "logs", name, "--driver", "libvirt")
+        #expect(logs.status == 0)
+        for line in ["Linux version", "Run /init as init process", "hvctl-guest: ready"] {
+            #expect(logs.stdout.contains(line), "no '\(line)' in the console log")
+        }
+        let tail = try h.hvctl("instance", "logs", name, "--driver", "libvirt", "-n", "2")
+        #expect(tail.stdout.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().count == 2, "\(tail.stdout)")
+
+        // Its address, as libvirt's DHCP leased it (virsh as witness).
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(try h.hvctl("instance", "list", "--driver", "libvirt", "-o", "json").stdout.utf8)) as? [[String: Any]])
+        let me = try #require(list.first { $0["name"] as? String == name })
+        let address = try #require(me["address"] as? String)
+        #expect(address.range(of: #"^\d+\.\d+\.\d+\.\d+/\d+$"#, options: .regularExpression) != nil)
+        #expect(try virsh("domifaddr", name, "--source", "lease").stdout.contains(String(address.split(separator: "/")[0])))
+        #expect(me["state"] as? String == "running" && me["run"] is String && (me["image"] as? String ?? "").contains("hvctl guest"))
+        #expect(try virsh("net-info", "hvctl").status == 0)
+        let id = try #require(me["id"] as? String)
+        let log = "\(Self.guestDirectory)/console/\(id).log"
+        #expect(FileManager.default.fileExists(atPath: log))
+
+        let cleanup = try h.hvctl("cleanup", "libvirt")
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        #expect(cleanup.stdout.contains("removed network hvctl"), "\(cleanup.stdout)")
+        #expect(try virsh("domstate", name).status != 0)
+        #expect(!FileManager.default.fileExists(atPath: log))
+        #expect(try virsh("net-info", "hvctl").status != 0)
+        #expect(try virsh("net-info", foreign).status == 0, "a network hvctl did not make must stay")
+        #expect(try virsh("net-info", "default").status == 0)
+    }
+
+    @Test("a guest that stops before it is ready fails the wait in one line; a name hvctl did not make is refused")
+    func waitFailsClearly() throws {
+        let h = HvctlHost("hvctl-guest-bad")
+        defer { h.remove() }
+        #expect(try h.hvctl("start", "libvirt").status == 0)
+        let name = uniqueName("vm-panic")
+        // No initrd: the kernel panics at once (no root), and panic=-1 with on_reboot=destroy
+        // is not given to a --kernel guest, so it reboots; the wait is bounded either way.
+        let kernel = try #require(try FileManager.default.contentsOfDirectory(atPath: "/var/cache/hvctl/guest-kernel/boot").first { $0.hasPrefix("vmlinuz-") })
+        let launch = try h.hvctl(
+            "instance", "launch", name, "--driver", "libvirt", "--kernel", "/var/cache/hvctl/guest-kernel/boot/\(kernel)",
+            "--cmdline", "console=ttyS0 panic=1", "--wait", "--timeout", "20")
+        #expect(launch.status != 0)
+        #expect(launch.stderr.split(separator: "\n").last.map { $0.contains("not ready") || $0.contains("ended before it was ready") } == true, "\(launch.stderr)")
+        #expect(try h.hvctl("instance", "logs", name, "--driver", "libvirt").stdout.contains("Kernel panic"))
+        #expect(try h.hvctl("instance", "wait", "no-such-" + name, "--driver", "libvirt").stderr.contains("there is no libvirt instance"))
+        #expect(try h.hvctl("instance", "delete", name, "--driver", "libvirt").status == 0)
+    }
+
+    @Test("a container runs a given local image and command; its logs and address show; wait returns at once")
+    func containerCommand() throws {
+        ensureDockerRunning()
+        let h = HvctlHost("hvctl-ctr")
+        defer { h.remove() }
+        #expect(try h.hvctl("start", "docker").status == 0)
+        // hvctl's base image, made by a first plain launch, is the local image named.
+        let first = uniqueName("c-base")
+        #expect(try h.hvctl("instance", "launch", first, "--driver", "docker").status == 0)
+        let name = uniqueName("c-cmd")
+        let launch = try h.hvctl(
+            "instance", "launch", name, "--driver", "docker", "--image", "hvctl/busybox:latest", "--network", "bridge", "--wait", "--",
+            "sh", "-c", "echo hello from $(hostname); sleep 600")
+        #expect(launch.status == 0, "\(launch.stderr)")
+        #expect(try h.hvctl("instance", "wait", name, "--driver", "docker").status == 0)
+        var logs = ""
+        for _ in 0..<50 where !logs.contains("hello from") {
+            logs = try h.hvctl("instance", "logs", name, "--driver", "docker").stdout
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(logs.contains("hello from"), "\(logs)")
+        let inspect = try Witness.run(["docker", "inspect", "-f", "{{json .Config.Cmd}} {{.HostConfig.NetworkMode}}", name]).trimmed
+        #expect(inspect.contains("echo hello from") && inspect.hasSuffix("bridge"), "\(inspect)")
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(try h.hvctl("instance", "list", "--driver", "docker", "-o", "json").stdout.utf8)) as? [[String: Any]])
+        #expect((list.first { $0["name"] as? String == name }?["address"] as? String)?.contains("/") == true)
+        #expect(try h.hvctl("instance", "launch", uniqueName("c-k"), "--driver", "docker", "--kernel", "/x").stderr.contains("boot no kernel"))
+        #expect(try h.hvctl("cleanup", "docker").status == 0)
+    }
+}
