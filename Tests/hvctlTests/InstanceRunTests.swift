@@ -117,4 +117,59 @@ struct InstanceRunTests {
         #expect(try h.hvctl("instance", "launch", uniqueName("c-k"), "--driver", "docker", "--kernel", "/x").stderr.contains("boot no kernel"))
         #expect(try h.hvctl("cleanup", "docker").status == 0)
     }
+
+    @Test("a VM boots with a qcow2 image on an overlay hvctl makes through libvirt's storage API; cleanup removes the overlay and console log, never the base image or a foreign file")
+    func overlayBoot() throws {
+        let h = HvctlHost("hvctl-overlay")
+        defer { h.remove() }
+        #expect(try h.hvctl("start", "libvirt").status == 0)
+        // hvctl's initramfs is built by a launch; this guest only makes it.
+        let maker = uniqueName("vm-maker")
+        #expect(try h.hvctl("instance", "launch", maker, "--driver", "libvirt").status == 0)
+        #expect(try h.hvctl("instance", "delete", maker, "--driver", "libvirt").status == 0)
+        let initrd = try #require(try FileManager.default.contentsOfDirectory(atPath: Self.guestDirectory + "/initramfs").first { $0.hasSuffix(".cpio") })
+        let kernel = try #require(try FileManager.default.contentsOfDirectory(atPath: "/var/cache/hvctl/guest-kernel/boot").first { $0.hasPrefix("vmlinuz-") })
+
+        let images = "/var/tmp/" + uniqueName("hvctl-images")
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let base = images + "/base.qcow2"
+        #expect(try Witness.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "64M"]).status == 0)
+        chmod(base, 0o644)
+        let before = try Witness.run(["sha256sum", base]).stdout
+        let foreign = Self.guestDirectory + "/images/" + uniqueName("foreign") + ".qcow2"
+        try Data("not hvctl's".utf8).write(to: URL(fileURLWithPath: foreign))
+        defer { try? FileManager.default.removeItem(atPath: foreign) }
+
+        let name = uniqueName("vm-disk")
+        let launch = try h.hvctl(
+            "instance", "launch", name, "--driver", "libvirt", "--image", base, "--kernel", "/var/cache/hvctl/guest-kernel/boot/\(kernel)",
+            "--initrd", Self.guestDirectory + "/initramfs/" + initrd, "--cmdline", "console=ttyS0 panic=-1", "--wait", "--timeout", "\(Self.readyBound.components.seconds)")
+        #expect(launch.status == 0, "\(launch.stderr)")
+        let disks = try virsh("domblklist", name).stdout
+        #expect(disks.contains(Self.guestDirectory + "/images/"), "\(disks)")
+        let overlay = try #require(disks.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).last }.first { $0.hasSuffix(".qcow2") })
+        #expect(try Witness.run(["qemu-img", "info", "-U", String(overlay)]).stdout.contains("backing file: \(base)"))
+        #expect(try h.hvctl("instance", "logs", name, "--driver", "libvirt").stdout.contains("[vda]"), "the guest sees its disk")
+        #expect(try virsh("pool-info", "hvctl-images").status == 0)
+        let id = try virsh("domuuid", name).trimmed
+        #expect(FileManager.default.fileExists(atPath: "\(Self.guestDirectory)/console/\(id).log"))
+
+        let cleanup = try h.hvctl("cleanup", "libvirt")
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: String(overlay)))
+        #expect(try virsh("pool-info", "hvctl-images").status != 0)
+        #expect(try Witness.run(["sha256sum", base]).stdout == before, "the base image is never written")
+        #expect(FileManager.default.fileExists(atPath: foreign), "a file hvctl did not make stays")
+        #expect(!FileManager.default.fileExists(atPath: "\(Self.guestDirectory)/console/\(id).log"))
+
+        // QEMU's user cannot reach an image in a closed directory: said before anything is made.
+        let closed = "/var/tmp/" + uniqueName("hvctl-closed")
+        try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: closed) }
+        try FileManager.default.copyItem(atPath: base, toPath: closed + "/base.qcow2")
+        let refused = try h.hvctl("instance", "launch", uniqueName("vm-closed"), "--driver", "libvirt", "--image", closed + "/base.qcow2")
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("QEMU runs as uid") && refused.stderr.contains(closed), "\(refused.stderr)")
+    }
 }

@@ -175,8 +175,11 @@ public struct LibvirtDriver: Hypervisor {
         report.killSeconds = times.0
         report.removeSeconds = times.1
         try context.state.forget(driver: name, kind: "domain", ids: targets.map(\.uuid))
-        let console = GuestDirectory(root: context.settings.libvirtGuestDirectory).console
-        for t in targets { ConsoleLog(directory: console, uuid: t.uuid).remove() }
+        let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
+        for t in targets {
+            await GuestPool.removeOverlay(domain: t.uuid, connection, directory, context, driver: name)
+            ConsoleLog(directory: directory.console, uuid: t.uuid).remove()
+        }
         if scope.run == nil && found.unreadable.isEmpty {
             // Records whose domain is gone (undefined by hand, or never defined) go too,
             // except those of runs still going. Networks have records of their own.

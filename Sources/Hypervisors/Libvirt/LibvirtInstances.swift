@@ -17,15 +17,13 @@ extension LibvirtDriver {
         guard request.command.isEmpty else {
             throw HypervisorError.notSupported("libvirt instances are VMs and take no command after --; their init runs (use --cmdline for the kernel's)")
         }
-        if request.image != nil {
-            throw HypervisorError.notSupported("libvirt instances do not boot disk images yet; boot a kernel with --kernel and --initrd, or hvctl's guest")
-        }
         let memory = request.memoryMiB ?? Self.defaultMemoryMiB
         guard (16...1_048_576).contains(memory) else { throw HypervisorError.failed("--memory takes MiB from 16 to 1048576") }
         let vcpus = request.vcpus ?? 1
         guard (1...256).contains(vcpus) else { throw HypervisorError.failed("--vcpus takes 1 to 256") }
         let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
         try directory.prepare()
+        let base = try request.image.map(DiskImage.inspect)
         let (kernel, image, isHvctlGuest) = try bootKernel(request, directory, context)
         let connection = try await runningConnection(context)
         let name = self.name
@@ -37,15 +35,26 @@ extension LibvirtDriver {
             }
             let network = try await GuestNetwork.choose(request.network, connection, context, driver: name)
             let label = GuestDomain.qemuLabel(capabilities: try await connection.capabilities(), type: type)
+            try base?.checkReadable(byLabel: label)
+            let pool = try await base.asyncMap { _ in try await GuestPool.ensure(connection, directory, context, driver: name) }
             // hvctl picks the UUID and puts it on record before the domain exists: if this
             // process dies before libvirt answers, the reaper still knows which domain is its.
             let uuid = UUID().uuidString.lowercased()
             let log = ConsoleLog(directory: directory.console, uuid: uuid)
-            let guest = GuestDomain(
+            var guest = GuestDomain(
                 name: instance, uuid: uuid, type: type, run: context.run.value, memoryMiB: memory, vcpus: vcpus,
                 kernel: kernel, disk: nil, network: network, consoleLog: log.path, qemuLabel: label, image: image,
                 isHvctlGuest: isHvctlGuest)
             try context.state.record(ResourceRecord(driver: name, kind: "domain", name: instance, id: uuid, run: context.run.value))
+            if let base, let pool {
+                do {
+                    let path = try await connection.createVolume(pool: pool, xml: GuestPool.overlayXML(domain: uuid, base: base, label: label))
+                    guest.disk = GuestDomain.Disk(path: path, format: "qcow2")
+                } catch {
+                    try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
+                    throw error
+                }
+            }
             let domain: Domain
             do {
                 domain = try await connection.define(xml: guest.xml)
@@ -53,6 +62,7 @@ extension LibvirtDriver {
                 // libvirt refused it (bad XML, a name taken): nothing was made. A lost reply
                 // (RPC, system error) may have made it: it stays on record for cleanup.
                 if let code = error.code, code != 39, code != 38 {  // VIR_ERR_RPC, VIR_ERR_SYSTEM_ERROR
+                    await GuestPool.removeOverlay(domain: uuid, connection, directory, context, driver: name)
                     try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
                 }
                 throw error
@@ -61,6 +71,7 @@ extension LibvirtDriver {
                 try await connection.start(uuid, byUUID: true)
             } catch {
                 if (try? await connection.undefine(uuid, byUUID: true)) != nil {
+                    await GuestPool.removeOverlay(domain: uuid, connection, directory, context, driver: name)
                     try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
                     log.remove()
                 }
@@ -71,20 +82,23 @@ extension LibvirtDriver {
         return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: image, run: context.run.value)
     }
 
-    /// What the guest boots: `--kernel` as given, else hvctl's guest.
+    /// What the guest boots: `--kernel` as given, else the `--image` disk's own boot loader,
+    /// else hvctl's guest. Also what `instance list` shows it runs, and whether it is hvctl's.
     private func bootKernel(
         _ request: InstanceRequest, _ directory: GuestDirectory, _ context: DriverContext
-    ) throws -> (GuestDomain.Kernel, String, Bool) {
+    ) throws -> (GuestDomain.Kernel?, String, Bool) {
         if let path = request.kernel {
             // QEMU reads them as its own user; hvctl only says early when they are not there.
             for file in [path] + (request.initrd.map { [$0] } ?? []) where access(file, R_OK) != 0 || !file.hasPrefix("/") {
                 throw HypervisorError.failed("cannot boot \(file): \(file.hasPrefix("/") ? String(cString: strerror(errno)) : "give an absolute path")")
             }
-            return (GuestDomain.Kernel(path: path, initrd: request.initrd, cmdline: request.cmdline ?? "console=ttyS0"), "kernel \(path)", false)
+            let shown = request.image.map { "kernel \(path), disk \($0)" } ?? "kernel \(path)"
+            return (GuestDomain.Kernel(path: path, initrd: request.initrd, cmdline: request.cmdline ?? "console=ttyS0"), shown, false)
         }
         if request.initrd != nil || request.cmdline != nil {
             throw HypervisorError.failed("--initrd and --cmdline go with --kernel (hvctl's own guest has its own)")
         }
+        if let image = request.image { return (nil, image, false) }
         let kernel = try GuestKernel.find()
         let initramfs = try GuestInitramfs.ensure(for: kernel, in: directory.initramfs)
         let cmdline = "console=ttyS0 panic=-1 hvctl.name=\(request.name)"
@@ -112,12 +126,13 @@ extension LibvirtDriver {
     public func delete(_ instance: String, _ context: DriverContext) async throws {
         let connection = try await runningConnection(context)
         let name = self.name
-        let console = GuestDirectory(root: context.settings.libvirtGuestDirectory).console
+        let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
         try await bounded("deleting \(instance)", context, extra: .seconds(30)) {
             let domain = try await owned(instance, connection, context)
             if domain.state != .shutOff { try await connection.destroy(domain.uuid, byUUID: true) }
             try await connection.undefine(domain.uuid, byUUID: true)
-            ConsoleLog(directory: console, uuid: domain.uuid).remove()
+            await GuestPool.removeOverlay(domain: domain.uuid, connection, directory, context, driver: name)
+            ConsoleLog(directory: directory.console, uuid: domain.uuid).remove()
             try context.state.forget(driver: name, kind: "domain", ids: [domain.uuid])
         }
     }

@@ -14,6 +14,8 @@ struct LibvirtLibrary: Sendable {
     typealias DomainHandle = OpaquePointer  // virDomainPtr
     typealias NetworkHandle = OpaquePointer  // virNetworkPtr
     typealias StreamHandle = OpaquePointer  // virStreamPtr
+    typealias PoolHandle = OpaquePointer  // virStoragePoolPtr
+    typealias VolumeHandle = OpaquePointer  // virStorageVolPtr
 
     let virInitialize: @convention(c) () -> Int32
     let virSetErrorFunc: @convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void
@@ -64,6 +66,21 @@ struct LibvirtLibrary: Sendable {
     let virStreamFinish: @convention(c) (StreamHandle?) -> Int32
     let virStreamAbort: @convention(c) (StreamHandle?) -> Int32
     let virStreamFree: @convention(c) (StreamHandle?) -> Int32
+    let virStoragePoolLookupByName: @convention(c) (Connection?, UnsafePointer<CChar>?) -> PoolHandle?
+    let virStoragePoolLookupByUUIDString: @convention(c) (Connection?, UnsafePointer<CChar>?) -> PoolHandle?
+    let virStoragePoolDefineXML: @convention(c) (Connection?, UnsafePointer<CChar>?, UInt32) -> PoolHandle?
+    let virStoragePoolCreate: @convention(c) (PoolHandle?, UInt32) -> Int32
+    let virStoragePoolDestroy: @convention(c) (PoolHandle?) -> Int32
+    let virStoragePoolUndefine: @convention(c) (PoolHandle?) -> Int32
+    let virStoragePoolIsActive: @convention(c) (PoolHandle?) -> Int32
+    let virStoragePoolRefresh: @convention(c) (PoolHandle?, UInt32) -> Int32
+    let virStoragePoolGetUUIDString: @convention(c) (PoolHandle?, UnsafeMutablePointer<CChar>?) -> Int32
+    let virStoragePoolFree: @convention(c) (PoolHandle?) -> Int32
+    let virStorageVolCreateXML: @convention(c) (PoolHandle?, UnsafePointer<CChar>?, UInt32) -> VolumeHandle?
+    let virStorageVolLookupByName: @convention(c) (PoolHandle?, UnsafePointer<CChar>?) -> VolumeHandle?
+    let virStorageVolGetPath: @convention(c) (VolumeHandle?) -> UnsafeMutablePointer<CChar>?
+    let virStorageVolDelete: @convention(c) (VolumeHandle?, UInt32) -> Int32
+    let virStorageVolFree: @convention(c) (VolumeHandle?) -> Int32
 
     static let soname = "libvirt.so.0"
 
@@ -111,7 +128,16 @@ struct LibvirtLibrary: Sendable {
                     virStreamNew: try symbol("virStreamNew"), virDomainOpenConsole: try symbol("virDomainOpenConsole"),
                     virStreamRecv: try symbol("virStreamRecv"), virStreamSend: try symbol("virStreamSend"),
                     virStreamFinish: try symbol("virStreamFinish"), virStreamAbort: try symbol("virStreamAbort"),
-                    virStreamFree: try symbol("virStreamFree")))
+                    virStreamFree: try symbol("virStreamFree"),
+                    virStoragePoolLookupByName: try symbol("virStoragePoolLookupByName"),
+                    virStoragePoolLookupByUUIDString: try symbol("virStoragePoolLookupByUUIDString"),
+                    virStoragePoolDefineXML: try symbol("virStoragePoolDefineXML"), virStoragePoolCreate: try symbol("virStoragePoolCreate"),
+                    virStoragePoolDestroy: try symbol("virStoragePoolDestroy"), virStoragePoolUndefine: try symbol("virStoragePoolUndefine"),
+                    virStoragePoolIsActive: try symbol("virStoragePoolIsActive"), virStoragePoolRefresh: try symbol("virStoragePoolRefresh"),
+                    virStoragePoolGetUUIDString: try symbol("virStoragePoolGetUUIDString"), virStoragePoolFree: try symbol("virStoragePoolFree"),
+                    virStorageVolCreateXML: try symbol("virStorageVolCreateXML"), virStorageVolLookupByName: try symbol("virStorageVolLookupByName"),
+                    virStorageVolGetPath: try symbol("virStorageVolGetPath"), virStorageVolDelete: try symbol("virStorageVolDelete"),
+                    virStorageVolFree: try symbol("virStorageVolFree")))
         } catch {
             return .failure(error)
         }

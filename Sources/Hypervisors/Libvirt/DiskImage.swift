@@ -1,0 +1,69 @@
+import FoundationEssentials
+import Glibc
+
+/// A disk image a guest boots from (`--image`): qcow2 or raw, by its first bytes. hvctl
+/// never writes it: the guest writes to an overlay hvctl makes on top of it.
+struct DiskImage: Sendable, Equatable {
+    var path: String
+    var format: String
+    /// The size the guest sees, in bytes: qcow2's header field, a raw file's length.
+    var virtualSize: Int
+
+    static func inspect(_ path: String) throws -> DiskImage {
+        guard path.hasPrefix("/") else { throw HypervisorError.failed("--image takes an absolute path for libvirt (\(path))") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw HypervisorError.failed("cannot read the image \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw HypervisorError.failed("the image \(path) is not a regular file")
+        }
+        var header = [UInt8](repeating: 0, count: 32)
+        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, 0) }
+        if n == 32, header[0..<4] == [0x51, 0x46, 0x49, 0xfb] {  // "QFI\xfb"
+            let size = header[24..<32].reduce(0) { $0 << 8 | Int($1) }
+            return DiskImage(path: path, format: "qcow2", virtualSize: size)
+        }
+        guard st.st_size > 0 else { throw HypervisorError.failed("the image \(path) is empty") }
+        return DiskImage(path: path, format: "raw", virtualSize: Int(st.st_size))
+    }
+
+    /// QEMU opens the image as its own user (`label`, "+UID:+GID"), not as root: says so
+    /// before launching when a directory on the way or the file shuts that user out.
+    func checkReadable(byLabel label: String?) throws {
+        guard let (uid, gid) = Self.ids(label) else { return }
+        var components: [String] = []
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            components.append(current)
+        }
+        for (i, component) in (["/"] + components).enumerated() {
+            var st = stat()
+            guard stat(component, &st) == 0 else { continue }
+            let isFile = i == components.count
+            let (owner, group, other): (mode_t, mode_t, mode_t) = isFile ? (S_IRUSR, S_IRGRP, S_IROTH) : (S_IXUSR, S_IXGRP, S_IXOTH)
+            let allowed = st.st_uid == uid ? st.st_mode & owner != 0 : st.st_gid == gid ? st.st_mode & group != 0 : st.st_mode & other != 0
+            guard allowed else {
+                throw HypervisorError.failed(
+                    "QEMU runs as uid \(uid) and cannot \(isFile ? "read" : "enter") \(component) (mode \(String(st.st_mode & 0o7777, radix: 8))); "
+                        + "let it (chmod o+\(isFile ? "r" : "x")), or put the image where it can")
+            }
+        }
+    }
+
+    static func ids(_ label: String?) -> (uid_t, gid_t)? {
+        guard let label else { return nil }
+        let parts = label.split(separator: ":").map { $0.hasPrefix("+") ? $0.dropFirst() : $0 }
+        guard parts.count == 2, let uid = uid_t(parts[0]), let gid = gid_t(parts[1]) else { return nil }
+        return (uid, gid)
+    }
+}
+
+extension Optional {
+    /// `map` for an async transform.
+    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
