@@ -33,6 +33,9 @@ public protocol Hypervisor: Sendable {
     /// throws `HypervisorError.timedOut` after `timeout`; says how the wait goes through
     /// `context.progress`.
     func waitReady(_ name: String, timeout: Duration, _ context: DriverContext) async throws -> Instance
+    /// Attaches `terminal` to the instance's console until the user types its escape byte or
+    /// the console closes.
+    func console(_ name: String, _ terminal: ConsoleTerminal, _ context: DriverContext) async throws -> ConsoleTerminal.End
     /// Writes the instance's output to `emit`, chunk by chunk, as `output` asks.
     func output(of name: String, _ output: InstanceOutput, _ context: DriverContext, emit: @escaping @Sendable (String) -> Void) async throws
 
@@ -75,6 +78,10 @@ extension Hypervisor {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    public func console(_ name: String, _ terminal: ConsoleTerminal, _ context: DriverContext) async throws -> ConsoleTerminal.End {
+        throw HypervisorError.notSupported("\(self.name) instances have no console hvctl can attach to")
     }
 
     public func output(of name: String, _ output: InstanceOutput, _ context: DriverContext, emit: @escaping @Sendable (String) -> Void) async throws {

@@ -28,7 +28,7 @@ struct InstanceCommand: AsyncParsableCommand {
               hvctl instance launch job --driver docker --image debian:12 --network bridge -- sleep 60
               hvctl instance list -o json
             """,
-        subcommands: [Launch.self, Wait.self, Logs.self, List.self, Delete.self]
+        subcommands: [Launch.self, Wait.self, Logs.self, Console.self, List.self, Delete.self]
     )
 
     struct Launch: AsyncParsableCommand {
@@ -125,6 +125,35 @@ struct InstanceCommand: AsyncParsableCommand {
                 }
             } catch is CancellationError {
                 // Ctrl-C ends a follow: what was shown is the answer.
+            }
+        }
+    }
+
+    struct Console: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Attach to an instance's console: a VM's serial console (libvirt).",
+            discussion: """
+                Keys go to the guest as typed (Ctrl-C included); Ctrl-] detaches and leaves the \
+                instance running. Output is the guest's own: hvctl's guest gives a shell.
+                """)
+        @Argument var name: String
+        @Option(help: "The driver (default: the active driver).") var driver: String?
+        @OptionGroup var options: DriverOptions
+
+        func run() async throws {
+            let session = try await DriverSession.open(driverName: driver, settings: options.settings)
+            let raw = RawTerminal(fd: 0)
+            note("connected to \(name)'s console; the escape character is ^]")
+            let name = self.name
+            let end: ConsoleTerminal.End
+            do {
+                defer { raw?.restore() }
+                end = try await session.driver.console(name, ConsoleTerminal(), session.context)
+            }
+            switch end {
+            case .detached: note("detached from \(name); it is still running")
+            case .closed: note("\(name)'s console closed")
+            case .inputEnded: note("input ended; detached from \(name)")
             }
         }
     }

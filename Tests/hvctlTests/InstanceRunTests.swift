@@ -60,6 +60,17 @@ struct InstanceRunTests {
         let log = "\(Self.guestDirectory)/console/\(id).log"
         #expect(FileManager.default.fileExists(atPath: log))
 
+        // The console, driven as a user at a terminal would: a shell answers, Ctrl-] detaches.
+        let terminal = try PseudoTerminal([hvctlBinary, "instance", "console", name, "--driver", "libvirt"], environment: h.env)
+        #expect(terminal.waitFor("escape character is ^]", timeout: .seconds(10)), "\(terminal.shown)")
+        terminal.type("\r")
+        terminal.type("echo hvctl-$((6*7))-from-the-guest\r")
+        #expect(terminal.waitFor("hvctl-42-from-the-guest", timeout: .seconds(30)), "\(terminal.shown)")
+        terminal.type([0x1d])
+        #expect(terminal.exitStatus(timeout: .seconds(10)) == 0, "\(terminal.shown)")
+        #expect(terminal.shown.contains("detached from \(name)"))
+        #expect(try virsh("domstate", name).trimmed == "running", "detaching leaves it running")
+
         let cleanup = try h.hvctl("cleanup", "libvirt")
         #expect(cleanup.status == 0, "\(cleanup.stderr)")
         #expect(cleanup.stdout.contains("removed network hvctl"), "\(cleanup.stdout)")

@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import PinnedThread
 
 /// libvirt instances: VMs that boot. hvctl's default guest is the host's kernel (or one from
 /// hvctl's cache) with an initramfs hvctl builds; `--kernel` boots another directly.
@@ -189,6 +190,18 @@ extension LibvirtDriver {
         if !text.isEmpty { emit(text) }
         guard output.follow else { return }
         try await log.follow(from: size, stillRunning: { (try? await connection.domain(uuid: domain.uuid).state) == .running }, emit: emit)
+    }
+
+    /// The serial console, through libvirt's stream API (as `virsh console`).
+    public func console(_ instance: String, _ terminal: ConsoleTerminal, _ context: DriverContext) async throws -> ConsoleTerminal.End {
+        let connection = try await runningConnection(context)
+        let domain = try await bounded("looking up \(instance)", context) { try await owned(instance, connection, context) }
+        guard domain.state == .running else { throw HypervisorError.failed("\(instance) is \(domain.state.rawValue); its console is there only while it runs") }
+        let uri = context.settings.libvirtURI
+        let console = try await bounded("opening \(instance)'s console", context) {
+            try await BlockingThread(name: "hvctl-libvirt-console").run { try LibvirtConsole.open(uri: uri, uuid: domain.uuid) }
+        }
+        return await terminal.pump(receive: { console.receive() }, send: { console.send($0) }, interrupt: { console.abort() })
     }
 
     /// The domain named `instance`, if hvctl made it.

@@ -1,0 +1,77 @@
+import Glibc
+import PinnedThread
+import Synchronization
+
+/// The user's side of `hvctl instance console`: where keystrokes come from, where the
+/// guest's output goes, and the byte that detaches (Ctrl-], as virsh console and telnet).
+public struct ConsoleTerminal: Sendable {
+    public var input: Int32
+    public var output: Int32
+    public var escape: UInt8
+
+    public static let defaultEscape: UInt8 = 0x1d
+
+    public init(input: Int32 = 0, output: Int32 = 1, escape: UInt8 = defaultEscape) {
+        (self.input, self.output, self.escape) = (input, output, escape)
+    }
+
+    /// Why a console session ended.
+    public enum End: Sendable, Equatable {
+        /// The user typed the escape byte.
+        case detached
+        /// The guest's side closed (it stopped, or another session took the console).
+        case closed
+        /// The terminal's input ended (stdin closed).
+        case inputEnded
+    }
+
+    /// Pumps bytes both ways until one side ends: `receive` blocks for the guest's next bytes
+    /// (nil: closed) on a thread of its own, `send` hands it the user's; `interrupt` unblocks
+    /// `receive` when the user leaves first.
+    public func pump(
+        receive: @escaping @Sendable () -> [UInt8]?, send: @escaping @Sendable ([UInt8]) -> Bool, interrupt: @escaping @Sendable () -> Void
+    ) async -> End {
+        let done = Atomic<Bool>(false)
+        let output = self.output, input = self.input, escape = self.escape
+        let reader = BlockingThread(name: "hvctl-console-out")
+        let writer = BlockingThread(name: "hvctl-console-in")
+        async let fromGuest: End = reader.run {
+            while !done.load(ordering: .relaxed) {
+                guard let bytes = receive() else { break }
+                var offset = 0
+                while offset < bytes.count {
+                    let n = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { break }
+                    offset += n
+                }
+            }
+            done.store(true, ordering: .relaxed)
+            return .closed
+        }
+        let fromUser: End = await writer.run {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            // poll with a timeout: the guest's side may end first, and then this must too.
+            while !done.load(ordering: .relaxed) {
+                var fd = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&fd, 1, 100)
+                if ready < 0 && errno == EINTR { continue }
+                guard ready > 0 else { continue }
+                let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                guard n > 0 else { done.store(true, ordering: .relaxed); return .inputEnded }
+                let chunk = buffer[0..<n]
+                if let at = chunk.firstIndex(of: escape) {
+                    if at > 0 { _ = send(Array(chunk[..<at])) }
+                    done.store(true, ordering: .relaxed)
+                    return .detached
+                }
+                guard send(Array(chunk)) else { break }
+            }
+            return .closed
+        }
+        if fromUser != .closed { interrupt() }
+        let guestEnd = await fromGuest
+        return fromUser == .closed ? guestEnd : fromUser
+    }
+}
