@@ -1,6 +1,4 @@
 import Foundation
-import NIOCore
-import NIOFoundationCompat
 
 /// The Engine API's containers, images, networks and volumes, as far as hvctl needs them.
 extension EngineClient {
@@ -91,7 +89,7 @@ extension EngineClient {
         let body = try JSONEncoder().encode(spec)
         let response = try await request(.POST, "/containers/create?name=\(Self.percentEncoded(name))", body: body)
         do {
-            return try JSONDecoder().decode(Created.self, from: Data(buffer: response.body)).Id
+            return try JSONDecoder().decode(Created.self, from: response.body).Id
         } catch {
             throw EngineError.badResponse(request: "POST /containers/create", reason: "\(error)")
         }
@@ -199,7 +197,7 @@ extension EngineClient {
         var query = "fromSrc=-&repo=\(Self.percentEncoded(repository))&tag=\(Self.percentEncoded(tag))"
         for change in changes { query += "&changes=\(Self.percentEncoded(change))" }
         let response = try await request(.POST, "/images/create?\(query)", body: tar, contentType: "application/x-tar")
-        for line in String(decoding: Data(buffer: response.body), as: UTF8.self).split(separator: "\n") {
+        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
             if let error = object["error"] as? String {
                 throw EngineError.api(status: response.status, message: error)

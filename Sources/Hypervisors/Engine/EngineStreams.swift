@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// The Engine API's streaming answers: container logs (multiplexed) and events.
@@ -46,7 +44,7 @@ extension EngineClient {
         if let tail { path += "&tail=\(tail)" }
         let response = try await request(.GET, path)
         var demux = LogDemultiplexer()
-        return demux.feed(response.body.readableBytesView)
+        return demux.feed(response.body)
     }
 
     public struct Event: Decodable, Sendable, Equatable {
@@ -67,32 +65,32 @@ extension EngineClient {
         var path = "/v\(apiVersion)/events?since=\(since)"
         if let until { path += "&until=\(until)" }
         if !labels.isEmpty { path += "&" + Self.labelFilter(labels) }
-        let socket = socketPath
-        let uri = path
+        let client = UnixHTTPClient(socketPath: socketPath)
+        let request = UnixHTTPClient.Request(method: .GET, target: path, headers: ["Host": "docker"])
+        let what = "GET \(path)"
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    guard let url = URL(httpURLWithSocketPath: socket, uri: uri) else {
-                        throw EngineError.badResponse(request: uri, reason: "cannot form a URL")
-                    }
-                    var request = HTTPClientRequest(url: url.absoluteString)
-                    request.headers.add(name: "Host", value: "docker")
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                    guard response.status == .ok else {
-                        throw EngineError.api(status: Int(response.status.code), message: response.status.reasonPhrase)
-                    }
-                    var pending: [UInt8] = []
-                    for try await chunk in response.body {
-                        pending.append(contentsOf: chunk.readableBytesView)
-                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            let line = Data(pending[..<newline])
-                            pending.removeFirst(newline + 1)
-                            if let event = try? JSONDecoder().decode(Event.self, from: line) { continuation.yield(event) }
+                    // The head within 30 s; the events then come when they happen.
+                    try await client.withResponse(to: request, headTimeout: .seconds(30)) { head, body in
+                        guard head.status == .ok else {
+                            throw EngineError.api(status: Int(head.status.code), message: head.status.reasonPhrase)
+                        }
+                        var pending: [UInt8] = []
+                        for try await chunk in body {
+                            pending.append(contentsOf: chunk.readableBytesView)
+                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                                let line = Data(pending[..<newline])
+                                pending.removeFirst(newline + 1)
+                                if let event = try? JSONDecoder().decode(Event.self, from: line) { continuation.yield(event) }
+                            }
                         }
                     }
                     continuation.finish()
-                } catch {
+                } catch let error as EngineError {
                     continuation.finish(throwing: error)
+                } catch {
+                    continuation.finish(throwing: Self.engineError(error, socket: client.socketPath, request: what, timeout: .seconds(30)))
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
