@@ -73,27 +73,38 @@ public struct UnixHTTPClient: Sendable {
     ) async throws -> Result {
         let channel = try await connect()
         return try await channel.executeThenClose { inbound, outbound in
+            // A peer may answer and close before it has read the whole request (garbage from
+            // a program that is no daemon, an early error): what it said explains more than
+            // the failed write, so the answer is read first.
+            var writeError: UnixHTTPError?
             do {
-                var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: request.headers)
-                // One exchange per connection, said to the peer so it need not keep it open.
-                if !head.headers.contains(name: "Connection") { head.headers.add(name: "Connection", value: "close") }
-                if let body = request.body {
-                    head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-                } else if [.POST, .PUT, .PATCH].contains(request.method) {
-                    // Else NIO frames an empty body as chunked, which some daemons read as a
-                    // body to come.
-                    head.headers.replaceOrAdd(name: "Content-Length", value: "0")
-                }
-                try await outbound.write(.head(head))
-                if let body = request.body { try await outbound.write(.body(.byteBuffer(body))) }
-                try await outbound.write(.end(nil))
+                try await outbound.write(contentsOf: Self.parts(of: request))
             } catch {
-                throw UnixHTTPError(error)
+                writeError = UnixHTTPError(error)
             }
             var parts = inbound.makeAsyncIterator()
-            let responseHead = try await Self.head(from: &parts, on: channel.channel, within: headTimeout)
+            let responseHead: HTTPResponseHead
+            do {
+                responseHead = try await Self.head(from: &parts, on: channel.channel, within: headTimeout)
+            } catch UnixHTTPError.closedEarly where writeError != nil {
+                throw writeError!
+            }
             return try await handle(responseHead, UnixHTTPBody(parts: parts))
         }
+    }
+
+    private static func parts(of request: Request) -> [HTTPClientRequestPart] {
+        var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: request.headers)
+        // One exchange per connection, said to the peer so it need not keep it open.
+        if !head.headers.contains(name: "Connection") { head.headers.add(name: "Connection", value: "close") }
+        if let body = request.body {
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        } else if [.POST, .PUT, .PATCH].contains(request.method) {
+            // Else NIO frames an empty body as chunked, which some daemons read as a body to come.
+            head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+        }
+        guard let body = request.body else { return [.head(head), .end(nil)] }
+        return [.head(head), .body(.byteBuffer(body)), .end(nil)]
     }
 
     private func connect() async throws(UnixHTTPError) -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
