@@ -36,8 +36,8 @@ let package = Package(
         ),
         .target(name: "Hooks", dependencies: ["Core", "Systemd"]),
         // A DevStack checkout as hooks' environment: its settings, local.conf, plugins.
-        .target(name: "DevStack", dependencies: ["Core", "Hooks", "Systemd"]),
-        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack"]),
+        .target(name: "DevStack", dependencies: ["Core", "Hooks", "PinnedThread", "Systemd"]),
+        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack", "PinnedThread"]),
         .executableTarget(
             name: "hvctl",
             dependencies: [

@@ -1,5 +1,6 @@
+import Core
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Hypervisors
 import Stack
 
@@ -46,7 +47,7 @@ struct InstanceCommand: AsyncParsableCommand {
             if output == .json { printJSON(list); return }
             if list.isEmpty { say("no instances on \(session.driver.name)") }
             for i in list {
-                say("\(i.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(i.state.padding(toLength: 10, withPad: " ", startingAt: 0)) \(i.image ?? "")")
+                say("\(i.name.padded(to: 24)) \(i.state.padded(to: 10)) \(i.image ?? "")")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Core
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -141,7 +142,7 @@ public struct EngineClient: Sendable {
         if let m = try? JSONDecoder().decode(Message.self, from: body) {
             return m.message
         }
-        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: body, as: UTF8.self).trimmingSpacesAndNewlines()
         return text.isEmpty || text.count > 500 ? nil : text
     }
 

@@ -1,3 +1,5 @@
+import Core
+
 /// hvctl's mark on libvirt domains: an element in hvctl's XML namespace inside `<metadata>`,
 /// carrying the run id of the command that created the domain. Cleanup selects by this
 /// mark, never by a name.
@@ -11,15 +13,15 @@ public enum DomainMark {
 
     /// The run id in a mark read back from libvirt.
     public static func run(in metadata: String) -> String? {
-        guard let start = metadata.range(of: "run=") else { return nil }
+        guard let start = metadata.firstRange(of: "run=") else { return nil }
         let rest = metadata[start.upperBound...]
         guard let quote = rest.first, quote == "'" || quote == "\"" else { return nil }
         return rest.dropFirst().prefix { $0 != quote }.description
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "'", with: "&apos;")
-            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingEvery("&", with: "&amp;").replacingEvery("'", with: "&apos;")
+            .replacingEvery("<", with: "&lt;").replacingEvery(">", with: "&gt;")
     }
 
     /// A small domain with no disk: it boots into the firmware and idles, which is all an
