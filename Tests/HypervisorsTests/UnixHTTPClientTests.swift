@@ -148,15 +148,13 @@ struct UnixHTTPClientTests {
     func refused() async throws {
         let engine = try await FakeEngine()
         let dead = engine.dir + "/dead.sock"
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { _ = dead.utf8CString.withUnsafeBytes($0.copyMemory) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
-        close(fd)
+        // Bound by a process that then exits: the socket stays, nobody listens.
+        let bind = Process()
+        bind.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        bind.arguments = ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", dead]
+        try bind.run()
+        bind.waitUntilExit()
+        #expect(bind.terminationStatus == 0)
         await #expect(throws: EngineError.unreachable(socket: dead, reason: "Connection refused")) {
             _ = try await EngineClient.ping(socketPath: dead)
         }
