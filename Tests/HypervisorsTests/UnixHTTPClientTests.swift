@@ -144,6 +144,18 @@ struct UnixHTTPClientTests {
         }
     }
 
+    @Test("a head later than its limit fails the exchange; one in time is kept")
+    func headTimeout() async throws {
+        let engine = try await FakeEngine()
+        let client = UnixHTTPClient(socketPath: engine.socket)
+        let request = UnixHTTPClient.Request(method: .GET, target: "/v1.41/slow", headers: ["Host": "docker"])
+        await #expect(throws: UnixHTTPError.headTimedOut(after: .milliseconds(100))) {
+            try await client.withResponse(to: request, headTimeout: .milliseconds(100)) { _, _ in }
+        }
+        let status = try await client.withResponse(to: request, headTimeout: .seconds(5)) { head, _ in head.status.code }
+        #expect(status == 200)
+    }
+
     @Test("a socket nobody listens on is unreachable, with the errno's own words")
     func refused() async throws {
         let engine = try await FakeEngine()
