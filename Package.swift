@@ -9,7 +9,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -30,16 +29,15 @@ let package = Package(
             name: "Hypervisors",
             dependencies: [
                 "CLibvirt", "Core", "PinnedThread", "Systemd",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "Hooks", dependencies: ["Core", "Systemd"]),
         // A DevStack checkout as hooks' environment: its settings, local.conf, plugins.
-        .target(name: "DevStack", dependencies: ["Core", "Hooks", "Systemd"]),
-        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack"]),
+        .target(name: "DevStack", dependencies: ["Core", "Hooks", "PinnedThread", "Systemd"]),
+        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack", "PinnedThread"]),
         .executableTarget(
             name: "hvctl",
             dependencies: [

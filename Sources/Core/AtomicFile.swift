@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Whole-file writes that never leave a half-written file: temp file in the same directory,
@@ -63,7 +63,7 @@ public enum AtomicFile {
             let n = readlink(current, &buffer, buffer.count - 1)
             guard n >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
             let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            current = link.hasPrefix("/") ? link : (current as NSString).deletingLastPathComponent + "/" + link
+            current = link.hasPrefix("/") ? link : PathName.parent(of: current) + "/" + link
         }
         return current
     }
@@ -89,7 +89,7 @@ extension AtomicFile {
             guard (st.st_mode & S_IFMT) == S_IFDIR else { throw AtomicFileError(path: path, reason: "it exists and is not a directory") }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: path)
         if !parent.isEmpty && parent != path { try makeDirectory(parent, mode: mode) }
         if mkdir(path, mode) != 0 && errno != EEXIST {
             throw AtomicFileError(path: path, reason: String(cString: strerror(errno)))

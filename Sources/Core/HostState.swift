@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What hvctl remembers about this host between commands: the active driver and, per driver,

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// An INI file edited in place: setting a key keeps every other line, comment and key as it
@@ -57,7 +57,7 @@ public struct IniFile: Sendable, Equatable {
     /// after the section header) when missing.
     public mutating func set(_ section: String, _ key: String, _ value: String) {
         guard let range = range(of: section) else {
-            if let last = lines.last, !last.trimmingCharacters(in: .whitespaces).isEmpty { lines.append("") }
+            if let last = lines.last, !last.trimmingSpaces().isEmpty { lines.append("") }
             lines += ["[\(section)]", "\(key) = \(value)"]
             return
         }
@@ -79,7 +79,7 @@ public struct IniFile: Sendable, Equatable {
         // Its directory made first (no further than what is safe), so that what is checked
         // is the directory the file is then written in, not a prefix of it someone could
         // still plant a link in.
-        let dir = (PathTrust.absolute(path) as NSString).deletingLastPathComponent
+        let dir = PathName.parent(of: PathTrust.absolute(path))
         var st = stat()
         if lstat(dir, &st) != 0 {
             try trust.verifyExistingPrefix(dir)
@@ -100,22 +100,22 @@ public struct IniFile: Sendable, Equatable {
 
     /// The section a header line opens, or nil for any other line.
     static func section(of line: String) -> String? {
-        let t = line.trimmingCharacters(in: .whitespaces)
+        let t = line.trimmingSpaces()
         guard t.hasPrefix("["), let close = t.firstIndex(of: "]") else { return nil }
-        let rest = t[t.index(after: close)...].trimmingCharacters(in: .whitespaces)
+        let rest = t[t.index(after: close)...].trimmingSpaces()
         guard rest.isEmpty || rest.hasPrefix("#") || rest.hasPrefix(";") else { return nil }
-        return t[t.index(after: t.startIndex)..<close].trimmingCharacters(in: .whitespaces)
+        return t[t.index(after: t.startIndex)..<close].trimmingSpaces()
     }
 
     private static func key(of line: String) -> String? {
-        let t = line.trimmingCharacters(in: .whitespaces)
+        let t = line.trimmingSpaces()
         guard !t.hasPrefix("#"), !t.hasPrefix(";"), let eq = t.firstIndex(of: "=") else { return nil }
-        return t[..<eq].trimmingCharacters(in: .whitespaces)
+        return t[..<eq].trimmingSpaces()
     }
 
     private static func value(of line: String) -> String {
         guard let eq = line.firstIndex(of: "=") else { return "" }
-        return line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        return line[line.index(after: eq)...].trimmingSpaces()
     }
 }
 

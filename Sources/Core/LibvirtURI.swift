@@ -12,7 +12,7 @@ public struct LibvirtURI: Sendable, Equatable {
     public var query: String
 
     public init(_ uri: String) {
-        guard let sep = uri.range(of: "://") else {
+        guard let sep = uri.firstRange(of: "://") else {
             (scheme, host, path, query) = (uri.lowercased(), "", "", "")
             return
         }

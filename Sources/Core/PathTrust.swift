@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Checks paths against a `TrustPolicy`, from `/` down: every directory on the way and the
@@ -54,7 +54,7 @@ public struct PathTrust: Sendable {
                 return
             }
             guard errno == ENOENT else { throw TrustError.unreachable(path: candidate, reason: String(cString: strerror(errno))) }
-            candidate = (candidate as NSString).deletingLastPathComponent
+            candidate = PathName.parent(of: candidate)
             if candidate.isEmpty { candidate = "/" }
         }
     }
@@ -141,16 +141,16 @@ public struct PathTrust: Sendable {
             resolved = try walk(path, problems: &problems, last: .unjudged)
             // The file's own directory as an entry: in a sticky one (/tmp) anyone may put a
             // file or link of theirs there between this check and the write.
-            _ = try walk((resolved as NSString).deletingLastPathComponent, problems: &problems, last: .entry)
+            _ = try walk(PathName.parent(of: resolved), problems: &problems, last: .entry)
         } else {
             // Not there yet: its directory (made if missing) must be safe.
-            let dir = (Self.absolute(path) as NSString).deletingLastPathComponent
+            let dir = PathName.parent(of: Self.absolute(path))
             var dirInfo = stat()
             if lstat(dir, &dirInfo) != 0 {
                 try verifyExistingPrefix(dir)
                 return Self.absolute(path)
             }
-            resolved = try walk(dir, problems: &problems, last: .entry) + "/" + (path as NSString).lastPathComponent
+            resolved = try walk(dir, problems: &problems, last: .entry) + "/" + PathName.last(of: path)
         }
         if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
         return resolved
@@ -168,7 +168,7 @@ public struct PathTrust: Sendable {
         while let name = pending.popLast() {
             if name == "." || name.isEmpty { continue }
             if name == ".." {
-                current = (current as NSString).deletingLastPathComponent
+                current = PathName.parent(of: current)
                 if current.isEmpty { current = "/" }
                 parentSticky = Self.isStickyAndOpen(current)
                 continue

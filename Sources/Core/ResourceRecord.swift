@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 
 /// hvctl's record of one thing it created: written to the state before the create request
 /// goes out (so a creation whose reply was lost is still found, by name and run), completed

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Where hvctl keeps what lasts only until reboot: the host lock and the DevStack functions
@@ -63,7 +63,7 @@ public enum RuntimePaths {
     static func makeDirectories(_ path: String) throws {
         var st = stat()
         if lstat(path, &st) == 0 { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: path)
         if !parent.isEmpty && parent != path { try makeDirectories(parent) }
         if mkdir(path, 0o755) == 0 {
             // Whatever the umask: hooks running as another --user still read the functions

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Who may own what hvctl runs, sources or reads instructions and state from: root, the user

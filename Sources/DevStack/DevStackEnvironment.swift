@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 import Hooks
 import Synchronization
@@ -250,7 +250,7 @@ public struct DevStackEnvironment: Sendable {
     /// here, root's, mode 0755 — DevStack would make it and give it to STACK_USER, who could
     /// then plant a link before the write.
     public static func prepareRootWrite(to target: String, trust: PathTrust, step: String) throws {
-        let dir = (target as NSString).deletingLastPathComponent
+        let dir = PathName.parent(of: target)
         var st = stat()
         if lstat(dir, &st) != 0 {
             try trust.verifyExistingPrefix(dir)

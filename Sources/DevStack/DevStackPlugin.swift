@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 import Hooks
 import Systemd
@@ -38,7 +38,7 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
         var cloned = false
         var st = stat()
         if lstat(directory, &st) != 0 {
-            let parent = (directory as NSString).deletingLastPathComponent
+            let parent = PathName.parent(of: directory)
             // Never clone into a place someone else controls: the checkout would be theirs.
             try trust.verifyExistingPrefix(parent)
             if lstat(parent, &st) != 0 && runner.options.user == nil {
@@ -53,8 +53,8 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
             cloned = true
         }
         let physical = try trust.verifyTree(directory)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: physical + "/devstack", isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: physical + "/devstack", isDirectory: &isDirectory), isDirectory else {
             throw DevStackError.pluginNotAPlugin(name: entry.name, directory: physical)
         }
         // A --user run's checkout is that user's: root reads nothing of it (and installs none

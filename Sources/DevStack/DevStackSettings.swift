@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What DevStack's settings decided, as the settings step wrote it for hvctl: NUL-separated

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Hooks
 
 /// hvctl's own shell code for the steps of stack.sh that build its state. Each runs as a

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A DevStack checkout: TOP_DIR with stack.sh, functions and stackrc. hvctl then runs hooks
@@ -39,13 +39,13 @@ public struct DevStackTree: Sendable, Equatable {
         var inLocalrc = false
         var user = "stack"
         for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-            let text = line.trimmingCharacters(in: .whitespaces)
+            let text = line.trimmingSpaces()
             if text.hasPrefix("[[") {
                 inLocalrc = text.hasPrefix("[[local|localrc]]")
                 continue
             }
             if inLocalrc, text.hasPrefix("STACK_USER=") {
-                let value = text.dropFirst("STACK_USER=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+                let value = text.dropFirst("STACK_USER=".count).trimmingScalars { "\"' ".unicodeScalars.contains($0) }
                 if !value.isEmpty && !value.contains("$") { user = value }
             }
         }

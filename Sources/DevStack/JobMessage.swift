@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What a hook's shell asks the flow's hvctl over the job socket (`hvctl job start|wait`),

@@ -1,7 +1,9 @@
 import Core
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Glibc
 import Hooks
+import PinnedThread
 import Synchronization
 import Systemd
 
@@ -43,9 +45,7 @@ public final class JobServer: Sendable {
         if let user, let entry = getpwnam(user) { chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) }
         chmod(path, 0o600)
         let server = JobServer(path: path, listener: fd, table: JobTable(directory: shell.directory, runner: runner))
-        let thread = Thread { [server] in server.accepting() }
-        thread.name = "hvctl-jobs"
-        thread.start()
+        DetachedThread.start(name: "hvctl-jobs") { [server] in server.accepting() }
         return server
     }
 
@@ -155,7 +155,7 @@ actor JobTable {
             return JobResponse(error: "job \(name): \(Self.limit) jobs are running already in this run; wait for some first")
         }
         guard let command = request.command, !command.isEmpty else { return JobResponse(error: "job \(name) has no command") }
-        guard let state = request.state, (state as NSString).deletingLastPathComponent == directory, ShellState.isComplete(state) else {
+        guard let state = request.state, PathName.parent(of: state) == directory, ShellState.isComplete(state) else {
             return JobResponse(error: "job \(name): its caller's shell state must be a complete state file in \(directory)")
         }
         let service: TransientService

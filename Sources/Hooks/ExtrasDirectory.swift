@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// An extras.d directory: finds its hooks, orders them, and refuses before anything runs when

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One unit's worth of shell code in a phase: an extras.d hook `NN-name.sh` (NN in 10–89), a
 /// DevStack plugin's devstack/ directory, or one of hvctl's own steps that build DevStack's
@@ -77,8 +77,8 @@ public struct Hook: Sendable, Equatable, Codable, Comparable {
     }
 
     static func isFile(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        var isDirectory = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory
     }
 
     /// DevStack pinned LC_ALL=C: prefix first, then the name compared byte by byte.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The rules for variables hvctl hands to hooks (`--env`, `[hook_env]`): shell names only,

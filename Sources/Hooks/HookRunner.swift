@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Systemd
 
 /// Runs one phase of hooks, each call as its own transient unit, one after another.

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A file of hvctl's own shell code in the runtime directory, which hook units source as
@@ -18,8 +18,8 @@ public struct RuntimeScript: Sendable {
     /// there with exactly this content. The directory, and every one on its path, is held to
     /// the trust rule first, and an existing file must be a regular file root owns.
     public func install() throws {
-        let dir = try RuntimePaths.prepare((path as NSString).deletingLastPathComponent, purpose: "write the shell code hooks source")
-        let target = dir + "/" + (path as NSString).lastPathComponent
+        let dir = try RuntimePaths.prepare(PathName.parent(of: path), purpose: "write the shell code hooks source")
+        let target = dir + "/" + PathName.last(of: path)
         let data = Data(text.utf8)
         var st = stat()
         if lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_mode & 0o022 == 0,
@@ -27,7 +27,7 @@ public struct RuntimeScript: Sendable {
         {
             return
         }
-        let temp = dir + "/.\((target as NSString).lastPathComponent).\(getpid()).tmp"
+        let temp = dir + "/.\(PathName.last(of: target)).\(getpid()).tmp"
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw HookError.unreadable(path: temp, reason: "cannot write: \(String(cString: strerror(errno)))") }

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// DevStack mode: the shell state stack.sh keeps in its one bash process, carried from unit to

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Runs whose start marker journald did not take (it was not running): a file per run in

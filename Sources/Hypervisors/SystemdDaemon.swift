@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Systemd
 
 /// A hypervisor daemon that systemd manages — a service and the socket units that activate it

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Synchronization
 
 /// A serial executor that runs every job on one dedicated OS thread.
 ///
@@ -10,28 +11,28 @@ import Foundation
 ///
 /// The thread ends after `shutdown()` once its queue is empty; owners call it from their
 /// isolated deinit.
-public final class PinnedExecutor: SerialExecutor, @unchecked Sendable {
-    // @unchecked Sendable: the only mutable state, `queue` and `stopping`, is read and written
-    // with `condition` locked, and `name` is immutable.
-    private let condition = NSCondition()
-    private var queue: [UnownedJob] = []
-    private var head = 0
-    private var stopping = false
+public final class PinnedExecutor: SerialExecutor, Sendable {
+    private struct Queue {
+        var jobs: [UnownedJob] = []
+        var head = 0
+        var stopping = false
+    }
+
+    private let queue = Mutex(Queue())
+    /// Signalled once per queued job and once for `shutdown()`, so the thread sleeps only
+    /// while there is nothing to do.
+    private let wake = DispatchSemaphore(value: 0)
     public let name: String
 
     public init(name: String) {
         self.name = name
-        let thread = Thread { [self] in self.runLoop() }
-        thread.name = name
-        thread.start()
+        DetachedThread.start(name: name) { [self] in self.runLoop() }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        condition.lock()
-        queue.append(unowned)
-        condition.signal()
-        condition.unlock()
+        queue.withLock { $0.jobs.append(unowned) }
+        wake.signal()
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -40,10 +41,8 @@ public final class PinnedExecutor: SerialExecutor, @unchecked Sendable {
 
     /// Lets the thread finish once the jobs already queued have run.
     public func shutdown() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
+        queue.withLock { $0.stopping = true }
+        wake.signal()
     }
 
     private func runLoop() {
@@ -53,19 +52,19 @@ public final class PinnedExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     private func nextJob() -> UnownedJob? {
-        condition.lock()
-        defer { condition.unlock() }
-        while head == queue.count {
-            if stopping { return nil }
-            condition.wait()
+        wake.wait()
+        return queue.withLock { queue in
+            // Every wake is a job's or the shutdown's, and the jobs queued before the shutdown
+            // signalled before it: a wake that finds no job is the shutdown's.
+            guard queue.head < queue.jobs.count else { return nil }
+            let job = queue.jobs[queue.head]
+            queue.head += 1
+            if queue.head == queue.jobs.count {
+                // Reuse the storage instead of letting a drained prefix grow without bound.
+                queue.jobs.removeAll(keepingCapacity: true)
+                queue.head = 0
+            }
+            return job
         }
-        let job = queue[head]
-        head += 1
-        if head == queue.count {
-            // Reuse the storage instead of letting a drained prefix grow without bound.
-            queue.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        return job
     }
 }

@@ -1,5 +1,6 @@
 import DevStack
-import Foundation
+import Core
+import FoundationEssentials
 
 /// `hvctl job`, which DevStack's async_run and async_wait call from inside a hook in DevStack
 /// mode: asks the flow's hvctl (JobServer) over HVCTL_JOBS_SOCKET, and says what happened as
@@ -26,7 +27,7 @@ public enum AsyncJobs {
         var lines = response.unknown.map { "Not waiting for async task \($0) that we never started or has already been waited for" }
         var status: Int32 = 0
         for job in response.finished {
-            let seconds = String(format: "%.1f", job.seconds)
+            let seconds = job.seconds.fixed(1)
             if job.result == "success" {
                 lines.append("[Async \(job.name)]: finished successfully in \(seconds) seconds")
             } else {

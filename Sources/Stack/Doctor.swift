@@ -1,6 +1,7 @@
 import Core
 import DevStack
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hypervisors
 import Systemd
 
@@ -135,10 +136,15 @@ public struct Doctor: Sendable {
             fix: "enable virtualization (or nested virtualization) for this machine")
     }
 
+    /// Local time, "yyyy-MM-dd HH:mm:ss": strftime's, not ICU's, whose data alone would
+    /// triple hvctl's size.
     private static func timestamp(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return f.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var local = tm()
+        tzset()
+        guard localtime_r(&seconds, &local) != nil else { return "\(date)" }
+        var text = [CChar](repeating: 0, count: 32)
+        let length = strftime(&text, text.count, "%Y-%m-%d %H:%M:%S", &local)
+        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Hypervisors
 
 /// `hvctl drivers`: every native driver's status (looked at, nothing started), the script

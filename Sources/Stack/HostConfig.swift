@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 import Hooks
 import Hypervisors
@@ -84,17 +84,17 @@ public struct HostConfig: Sendable, Equatable {
         // Split as bytes: to Swift a CRLF is one Character, which does not split on "\n".
         let rawLines = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         for (index, raw) in rawLines.enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)  // CRLF files too
+            let line = raw.trimmingSpacesAndNewlines()  // CRLF files too
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw ConfigError.bad(path, index + 1, "a section header is [name]") }
-                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                section = String(line.dropFirst().dropLast()).trimmingSpaces()
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else { throw ConfigError.bad(path, index + 1, "expected key = value") }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) }
+            let key = line[..<eq].trimmingSpaces()
+            var value = line[line.index(after: eq)...].trimmingSpaces()
+            if let hash = value.firstRange(of: " #") { value = value[..<hash.lowerBound].trimmingSpaces() }
             func seconds() throws -> Int {
                 guard let n = Int(value), n > 0, n <= maxSeconds else {
                     throw ConfigError.bad(path, index + 1, "\(key) takes a number of seconds from 1 to \(maxSeconds)")
@@ -143,7 +143,7 @@ public struct HostConfig: Sendable, Equatable {
             throw ConfigError.bad(shownPath, line, "trusted_users is honoured only in a file root owns on a path only root can write (\(error))")
         }
         var uids: [uid_t] = []
-        for name in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+        for name in value.split(separator: ",").map({ $0.trimmingSpaces() }) where !name.isEmpty {
             guard let entry = getpwnam(name) else { throw ConfigError.bad(shownPath, line, "trusted_users: no such user '\(name)'") }
             uids.append(entry.pointee.pw_uid)
         }
@@ -153,8 +153,8 @@ public struct HostConfig: Sendable, Equatable {
     /// The file as UTF-8 text, or an error that says why not: a directory, unreadable, or
     /// not text (naming the first line that is not).
     static func readText(_ path: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        var isDirectory = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory {
             throw ConfigError.unreadable(path, reason: "it is a directory")
         }
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// hvctl's host-wide lock (/run/hvctl/lock, or $HVCTL_RUNTIME_DIR/lock), so two commands that
@@ -24,13 +24,13 @@ public final class HostLock {
     public func acquire(wait: Bool, waiting: (String) -> Void = { _ in }) async throws {
         // O_NOFOLLOW in a checked directory: nobody else can put a link or a file of theirs
         // where root opens (and creates) the lock.
-        try RuntimePaths.prepare((path as NSString).deletingLastPathComponent, purpose: "take hvctl's host lock")
+        try RuntimePaths.prepare(PathName.parent(of: path), purpose: "take hvctl's host lock")
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
         var told = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingSpacesAndNewlines()
             guard wait else { throw LockError.busy(holder: holder) }
             if !told {
                 waiting("waiting for another hvctl command\(holder.map { " (\($0))" } ?? "") to finish")

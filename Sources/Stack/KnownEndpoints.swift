@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Hypervisors
 
 /// The daemons this host's hvctl is configured with: each driver's endpoint under the

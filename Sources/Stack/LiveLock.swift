@@ -1,6 +1,6 @@
 import Core
 import Systemd
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A running command's liveness, visible host-wide: `/run/hvctl/live/RUN.lock`, flock(2)ed

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Hypervisors
 import Systemd
 
@@ -24,7 +24,7 @@ public enum LogExport {
         }
         var files: [String] = []
         for (unit, bytes) in byUnit.sorted(by: { $0.key < $1.key }) {
-            let name = unit.replacingOccurrences(of: "/", with: "_") + ".log"
+            let name = unit.replacingEvery("/", with: "_") + ".log"
             try AtomicFile.write(Data(bytes), to: directory + "/" + name, mode: 0o644)
             files.append(name)
         }

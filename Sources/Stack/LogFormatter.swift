@@ -1,4 +1,5 @@
-import Foundation
+import Core
+import FoundationEssentials
 import Glibc
 import Systemd
 
@@ -103,7 +104,7 @@ public struct LogFormatter {
 public enum LogTime {
     public static func parse(_ text: String, now: Date = Date()) throws -> UInt64 {
         let nowUsec = UInt64(now.timeIntervalSince1970 * 1_000_000)
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingSpaces()
         switch t {
         case "now": return nowUsec
         case "today": return try midnight(now, offsetDays: 0)
@@ -130,7 +131,7 @@ public enum LogTime {
             ("minutes", 60), ("minute", 60), ("min", 60), ("m", 60), ("hours", 3600), ("hour", 3600), ("h", 3600),
             ("days", 86400), ("day", 86400), ("d", 86400), ("weeks", 604800), ("week", 604800), ("w", 604800),
         ]
-        var rest = Substring(s.replacingOccurrences(of: " ", with: ""))
+        var rest = Substring(s.replacingEvery(" ", with: ""))
         var total = 0.0
         guard !rest.isEmpty else { throw LogError.badTime(original) }
         while !rest.isEmpty {

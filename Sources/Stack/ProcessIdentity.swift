@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A process as pid plus start time (/proc/PID/stat field 22), so a pid the kernel has

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Hooks
 import Hypervisors
 import Systemd

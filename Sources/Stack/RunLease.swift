@@ -1,7 +1,8 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Glibc
 import Hypervisors
+import PinnedThread
 import Systemd
 
 /// The lease of one hvctl command that creates resources: `<state dir>/runs/<run>.lease`,
@@ -187,7 +188,7 @@ public final class RunLease {
     private static func lockWhenFree(_ fd: Int32, path: String, run: String) async -> DeadRun? {
         // A blocking flock on a thread of its own: the cooperative pool must not block.
         let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread.detachNewThread {
+            DetachedThread.start(name: "hvctl-lease") {
                 var r: Int32
                 repeat { r = flock(fd, LOCK_EX) } while r != 0 && errno == EINTR
                 done.resume(returning: r == 0)

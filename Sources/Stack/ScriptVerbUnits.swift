@@ -1,6 +1,6 @@
 import Core
 import DevStack
-import Foundation
+import FoundationEssentials
 import Hooks
 import Hypervisors
 

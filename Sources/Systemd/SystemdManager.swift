@@ -1,5 +1,5 @@
 import CSystemd
-import Foundation
+import FoundationEssentials
 import Glibc
 import PinnedThread
 
@@ -408,7 +408,9 @@ public actor SystemdManager {
             // systemd substitutes $VAR and $$ in ExecStart= at exec time, even for commands
             // sent over D-Bus (252 has no ExecStartEx no-env-expand flag); doubling every '$'
             // makes the command run with exactly the arguments the caller gave.
-            try m.append(s.command.map { $0.replacingOccurrences(of: "$", with: "$$") })
+            // Every "$" doubled, scalar by scalar: systemd reads bytes, so one before a
+            // combining mark is a "$" too.
+            try m.append(s.command.map { $0.unicodeScalars.reduce(into: "") { out, c in out.unicodeScalars.append(contentsOf: c == "$" ? [c, c] : [c]) } })
             try m.append(false)
             try m.close()
             try m.close()

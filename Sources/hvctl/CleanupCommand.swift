@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Core
+import FoundationEssentials
 import Hypervisors
 import Stack
 import Systemd
@@ -63,7 +64,7 @@ struct CleanupCommand: AsyncParsableCommand {
             }
             if driver.unreachable == nil {
                 var line = "\(driver.driver): \(driver.count) item\(driver.count == 1 ? "" : "s") \(dryRun ? "to remove" : "removed")"
-                if !dryRun && driver.count > 0 { line += String(format: " (kill %.2f s, removal %.2f s)", driver.killSeconds, driver.removeSeconds) }
+                if !dryRun && driver.count > 0 { line += " (kill \(driver.killSeconds.fixed(2)) s, removal \(driver.removeSeconds.fixed(2)) s)" }
                 say(line)
             }
             let unmarked = driver.unmarked.filter { $0.value > 0 }.sorted { $0.key < $1.key }

@@ -1,7 +1,7 @@
 import Core
 import ArgumentParser
 import DevStack
-import Foundation
+import FoundationEssentials
 import Hooks
 import Hypervisors
 import Stack
@@ -70,7 +70,7 @@ struct DoctorCommand: AsyncParsableCommand {
             say(render(report))
         }
         if !report.healthy {
-            FileHandle.standardError.write(Data("hvctl: not ready for \(report.driver): \(report.firstProblem ?? "a required check failed")\n".utf8))
+            StandardStream.error.write("hvctl: not ready for \(report.driver): \(report.firstProblem ?? "a required check failed")\n")
             throw ExitCode(1)
         }
     }
@@ -78,8 +78,8 @@ struct DoctorCommand: AsyncParsableCommand {
     private func render(_ report: DoctorReport) -> String {
         var lines = ["driver: \(report.driver) (from \(report.driverSource))"]
         for check in report.checks {
-            let status = check.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-            let name = check.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+            let status = check.status.rawValue.padded(to: 8)
+            let name = check.name.padded(to: 8)
             let optional = check.required || check.status == .ok ? "" : " (not needed by \(report.driver))"
             lines.append("\(status)\(name)\(check.detail)\(optional)")
             if let fix = check.fix, check.status != .ok {

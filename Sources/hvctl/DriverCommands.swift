@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Core
+import FoundationEssentials
 import Hypervisors
 import Stack
 import Systemd
@@ -21,7 +22,7 @@ struct DriverOptions: ParsableArguments {
 
 /// One line on stderr: progress that should not mix with a command's output.
 func note(_ line: String) {
-    FileHandle.standardError.write(Data("hvctl: \(line)\n".utf8))
+    StandardStream.error.write("hvctl: \(line)\n")
 }
 
 struct StartCommand: AsyncParsableCommand {
@@ -94,7 +95,7 @@ struct StartCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let began = clock.now
         try await options.locked(flow, "start", held: lock) { try await flow.run("stack") }
-        say(String(format: "%@ started in %.1f s; it is the active driver", session.driver.name, (clock.now - began).inSeconds))
+        say("\(session.driver.name) started in \((clock.now - began).inSeconds.fixed(1)) s; it is the active driver")
     }
 }
 
@@ -159,12 +160,12 @@ struct DriversCommand: AsyncParsableCommand {
         for s in listing.drivers {
             let mark = s.driver == listing.active ? "*" : " "
             let state = s.running ? "running" : (s.installed ? "stopped" : "not installed")
-            say("\(mark) \(s.driver.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.detail)")
+            say("\(mark) \(s.driver.padded(to: 8)) \(state.padded(to: 14)) \(s.detail)")
         }
         for script in listing.scripts {
             let name = script.shadowed ? Drivers.scriptPrefix + script.name : script.name
             let note = script.shadowed ? " (the native \(script.name) wins; select this one as \(name))" : ""
-            say("  \(name.padding(toLength: 8, withPad: " ", startingAt: 0)) script         \(script.path), from \(script.origin)\(note)")
+            say("  \(name.padded(to: 8)) script         \(script.path), from \(script.origin)\(note)")
         }
         for (name, why) in listing.refused.sorted(by: { $0.key < $1.key }) {
             note("hypervisor-\(name) is not a driver: \(why)")

@@ -1,7 +1,7 @@
 import Core
 import ArgumentParser
 import DevStack
-import Foundation
+import FoundationEssentials
 import Hooks
 import Hypervisors
 import Stack
@@ -26,15 +26,15 @@ struct FlowOptions: ParsableArguments {
         var hooks = try hookOptions.phase(.unstack, driver: preferred, config: config, environment: environment)
         let (session, start) = try await FlowSetup.open(
             driver: driver, preferred: preferred, hooks: hooks, settings: settings ?? driverOptions.settings, dryRun: dryRun,
-            onHook: { say("   " + HookLines.render($0).replacingOccurrences(of: "\n", with: "\n   ")) }, progress: note)
+            onHook: { say("   " + HookLines.render($0).replacingEvery("\n", with: "\n   ")) }, progress: note)
         hooks.driver = session.selection
         let explicit = hookOptions.extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
         var flow = StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
             switch event {
             case .step(let name): say("-> \(name)")
             case .stepDone(let name, let ok, let seconds, let detail):
-                if !ok { say(String(format: "FAIL  %@  %.2f s: %@", name, seconds, detail ?? "")) }
-            case .hook(let outcome): say("   " + HookLines.render(outcome).replacingOccurrences(of: "\n", with: "\n   "))
+                if !ok { say("FAIL  \(name)  \(seconds.fixed(2)) s: \(detail ?? "")") }
+            case .hook(let outcome): say("   " + HookLines.render(outcome).replacingEvery("\n", with: "\n   "))
             case .stopped(let result):
                 var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
                 line += result.stoppedDaemon ? " and the daemon" : ""

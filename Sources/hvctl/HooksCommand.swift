@@ -1,6 +1,6 @@
 import Core
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Hooks
 import Hypervisors
 import Stack
@@ -189,7 +189,7 @@ struct HooksRunCommand: AsyncParsableCommand {
         if report.interrupted { throw ExitCode(130) }
         if !report.succeeded {
             let failed = report.hooks.filter { !$0.succeeded }.map(\.hook)
-            FileHandle.standardError.write(Data("hvctl: \(report.mode) \(report.mode == "stack" ? report.phase + " " : "")failed: \(failed.joined(separator: ", "))\n".utf8))
+            StandardStream.error.write("hvctl: \(report.mode) \(report.mode == "stack" ? report.phase + " " : "")failed: \(failed.joined(separator: ", "))\n")
             throw ExitCode(1)
         }
     }
@@ -199,7 +199,7 @@ struct HooksRunCommand: AsyncParsableCommand {
 enum HookLines {
     static func render(_ o: HookOutcome) -> String {
         let call = o.mode == "stack" ? "stack \(o.phase)" : o.mode
-        let time = String(format: "%.2f s", o.seconds)
+        let time = "\(o.seconds.fixed(2)) s"
         if o.succeeded {
             return "ok    \(o.hook)  \(call)  \(time)" + (o.note.map { "  (\($0))" } ?? "")
         }
@@ -243,5 +243,5 @@ func printJSON<T: Encodable>(_ value: T) {
 
 /// One line to stdout, unbuffered, so progress shows as it happens even through a pipe.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    StandardStream.output.write(line + "\n")
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import Core
 import Hooks
@@ -76,7 +76,7 @@ struct Hvctl: AsyncParsableCommand {
             // --help, --version, and an ExitCode (whose command already said why) are the
             // parser's to print.
             if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((errorLine(for: error) + "\n").utf8))
+            StandardStream.error.write(errorLine(for: error) + "\n")
             Glibc.exit(exitCode(for: error).rawValue)
         }
     }
@@ -85,7 +85,7 @@ struct Hvctl: AsyncParsableCommand {
     /// parser's usage block shrinks to a pointer at the right --help, and a newline (or other
     /// control character) inside a message, say from a file name, is shown escaped.
     static func errorLine(for error: Error) -> String {
-        var line = "Error: " + OneLine.escaping(message(for: error).trimmingCharacters(in: .whitespacesAndNewlines))
+        var line = "Error: " + OneLine.escaping(message(for: error).trimmingSpacesAndNewlines())
         if exitCode(for: error) == .validationFailure,
             let see = fullMessage(for: error).split(separator: "\n").last(where: { $0.contains("See '") }),
             let open = see.firstIndex(of: "'"), let close = see.lastIndex(of: "'"), open < close

@@ -1,5 +1,6 @@
+import Core
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Hypervisors
 import Stack
 
@@ -121,7 +122,7 @@ struct InstanceCommand: AsyncParsableCommand {
             let (name, request) = (self.name, InstanceOutput(lines: lines, follow: follow))
             do {
                 try await cancellingOnInterrupt {
-                    try await session.driver.output(of: name, request, session.context) { FileHandle.standardOutput.write(Data($0.utf8)) }
+                    try await session.driver.output(of: name, request, session.context) { StandardStream.output.write($0) }
                 }
             } catch is CancellationError {
                 // Ctrl-C ends a follow: what was shown is the answer.
@@ -171,7 +172,7 @@ struct InstanceCommand: AsyncParsableCommand {
             if list.isEmpty { say("no instances on \(session.driver.name)") }
             for i in list {
                 let columns = [(i.name, 24), (i.state, 10), (i.address ?? "-", 18)]
-                say(columns.map { $0.0.padding(toLength: max($0.1, $0.0.count), withPad: " ", startingAt: 0) }.joined(separator: " ") + " " + (i.image ?? ""))
+                say(columns.map { $0.0.padded(to: max($0.1, $0.0.utf16.count)) }.joined(separator: " ") + " " + (i.image ?? ""))
             }
         }
     }

@@ -1,5 +1,6 @@
+import Core
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Runs `body` in a task that SIGINT and SIGTERM cancel instead of killing the process, so
@@ -12,7 +13,7 @@ func cancellingOnInterrupt<T: Sendable>(_ body: @escaping @Sendable () async thr
         signal(signo, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
         source.setEventHandler {
-            FileHandle.standardError.write(Data("hvctl: interrupted; stopping what is running (again to quit at once, leaving it to the run's reaper)\n".utf8))
+            StandardStream.error.write("hvctl: interrupted; stopping what is running (again to quit at once, leaving it to the run's reaper)\n")
             task.cancel()
             // The next one takes the default action: the process ends there and then.
             signal(SIGINT, SIG_DFL)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Stack
 
 /// What this process was started with: the environment, with the configuration file's

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Stack
 
 /// inc/async's jobs from inside a hook: what hvctl's async_run and async_wait call.

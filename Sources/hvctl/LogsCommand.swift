@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import Hypervisors
 import Stack
@@ -142,17 +142,16 @@ struct LogsCommand: AsyncParsableCommand {
     /// The export directory, made if missing, before anything is written to it; the error
     /// says why in one line (Foundation's own is an NSError dump).
     static func prepareExportDirectory(_ path: String) throws {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw LogError.exportUnwritable(path, reason: "it exists and is not a directory") }
+            guard isDirectory else { throw LogError.exportUnwritable(path, reason: "it exists and is not a directory") }
             return
         }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            let reason = underlying.map { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : $0.localizedDescription }
-            throw LogError.exportUnwritable(path, reason: reason ?? (error as NSError).localizedDescription)
+            let underlying = (error as? CocoaError)?.underlying as? POSIXError
+            throw LogError.exportUnwritable(path, reason: underlying.map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)")
         }
     }
 

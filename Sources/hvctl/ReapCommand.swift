@@ -1,6 +1,6 @@
 import Core
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Hypervisors
 import Stack
 import Systemd

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// hvctl's default Docker base image: a root filesystem holding only a static busybox,
 /// made on the host (no registry is needed) and imported through the Engine API.

@@ -1,8 +1,7 @@
-import AsyncHTTPClient
 import Core
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// A client of the Docker Engine API over its Unix socket.
@@ -60,7 +59,7 @@ public struct EngineClient: Sendable {
     public func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
         let response = try await request(.GET, path)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: response.body))
+            return try JSONDecoder().decode(T.self, from: response.body)
         } catch {
             throw EngineError.badResponse(request: "GET \(path)", reason: "\(error)")
         }
@@ -78,21 +77,12 @@ public struct EngineClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
-        public var body: ByteBuffer
+        public var body: Data
     }
 
     // MARK: plumbing
 
     private static let maximumBody = 64 << 20
-
-    /// One client for the process, never shut down: its pool allows more parallel requests
-    /// than `HTTPClient.shared` (cleanup fans out), and a client that is never released needs
-    /// no shutdown.
-    private static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
 
     private static func send(
         socketPath: String, method: HTTPMethod, path: String, body: Data?, contentType: String, timeout: Duration
@@ -106,55 +96,53 @@ public struct EngineClient: Sendable {
         guard st.st_mode & S_IFMT == S_IFSOCK else {
             throw EngineError.unreachable(socket: socketPath, reason: "it is not a socket (it is \(AtomicFile.kind(st.st_mode))); pass --docker-socket with the Engine's socket")
         }
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
-            throw EngineError.badResponse(request: path, reason: "cannot form a URL for socket \(socketPath)")
-        }
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method
-        // Docker rejects HTTP/1.1 requests without Host, and AsyncHTTPClient sets none for Unix sockets.
-        request.headers.add(name: "Host", value: "docker")
+        var request = UnixHTTPClient.Request(method: method, target: path, headers: ["Host": "docker"])
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = ByteBuffer(bytes: body)
         }
         let what = "\(method.rawValue) \(path)"
-        let response: HTTPClientResponse
-        let collected: ByteBuffer
+        let client = UnixHTTPClient(socketPath: socketPath)
+        let response: UnixHTTPClient.Response
         do {
-            // The client's own timeout ends at the response head; a body that trickles in
-            // (a wedged daemon, or not a daemon at all) is bounded by the same deadline.
-            let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            // One deadline from connect to the body's last byte: a body that trickles in (a
+            // wedged daemon, or not a daemon at all) is bounded as well as a silent one.
             let sent = request
-            (response, collected) = try await withDeadline(timeout, what) {
-                let response = try await http.execute(sent, timeout: .nanoseconds(nanoseconds))
-                return (response, try await response.body.collect(upTo: maximumBody))
-            }
+            response = try await withDeadline(timeout, what) { try await client.execute(sent, bodyLimit: maximumBody) }
         } catch is DeadlineExceeded {
             throw EngineError.timedOut(request: what, after: timeout)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw EngineError.timedOut(request: what, after: timeout)
-        } catch let error as EngineError {
-            throw error
-        } catch let error as HTTPParserError {
-            // Something answers on the socket, but not in HTTP.
-            throw EngineError.badResponse(request: what, reason: "not HTTP (\(error)); is \(socketPath) the Docker Engine's socket?")
         } catch {
-            throw EngineError.unreachable(socket: socketPath, reason: "\(error)")
+            throw engineError(error, socket: socketPath, request: what, timeout: timeout)
         }
         let status = Int(response.status.code)
+        let collected = Data(response.body.readableBytesView)
         guard (200..<400).contains(status) else {
             throw EngineError.api(status: status, message: Self.message(in: collected) ?? response.status.reasonPhrase)
         }
         return Response(status: status, headers: response.headers, body: collected)
     }
 
-    /// The daemon's `{"message": "..."}`, or the body itself when it is short plain text.
-    private static func message(in body: ByteBuffer) -> String? {
-        let data = Data(buffer: body)
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let m = object["message"] as? String {
-            return m
+    /// An HTTP failure in the Engine's terms: what was asked, of which socket.
+    static func engineError(_ error: any Error, socket: String, request what: String, timeout: Duration) -> any Error {
+        switch error as? UnixHTTPError ?? UnixHTTPError(error) {
+        case .connection(let reason): return EngineError.unreachable(socket: socket, reason: reason)
+        case .closedEarly: return EngineError.unreachable(socket: socket, reason: UnixHTTPError.closedEarly.description)
+        case .notHTTP(let reason):
+            // Something answers on the socket, but not in HTTP.
+            return EngineError.badResponse(request: what, reason: "not HTTP (\(reason)); is \(socket) the Docker Engine's socket?")
+        case .bodyTooLarge: return EngineError.badResponse(request: what, reason: "\(error)")
+        case .headTimedOut: return EngineError.timedOut(request: what, after: timeout)
+        case .cancelled: return CancellationError()
         }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The daemon's `{"message": "..."}`, or the body itself when it is short plain text.
+    private static func message(in body: Data) -> String? {
+        struct Message: Decodable { var message: String }
+        if let m = try? JSONDecoder().decode(Message.self, from: body) {
+            return m.message
+        }
+        let text = String(decoding: body, as: UTF8.self).trimmingSpacesAndNewlines()
         return text.isEmpty || text.count > 500 ? nil : text
     }
 

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 import Systemd
 
 /// A driver on the Docker Engine API — Docker's, or the same API Podman serves — through its

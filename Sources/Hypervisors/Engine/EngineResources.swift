@@ -1,6 +1,5 @@
-import Foundation
-import NIOCore
-import NIOFoundationCompat
+import Core
+import FoundationEssentials
 
 /// The Engine API's containers, images, networks and volumes, as far as hvctl needs them.
 extension EngineClient {
@@ -28,7 +27,7 @@ extension EngineClient {
         }
 
         /// The name without Docker's leading slash.
-        public var name: String { (Names.first ?? Id).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+        public var name: String { (Names.first ?? Id).trimmingScalars { $0 == "/" } }
     }
 
     public struct ContainerDetails: Decodable, Sendable {
@@ -63,14 +62,42 @@ extension EngineClient {
     /// `?filters={"label":[…]}`, as the API wants it.
     static func labelFilter(_ labels: [String]) -> String {
         // An empty filter list means "no filter" to the daemon: everything is listed.
-        let json = try! JSONSerialization.data(withJSONObject: labels.isEmpty ? [:] : ["label": labels], options: [.sortedKeys])
+        filters(labels.isEmpty ? [:] : ["label": labels])
+    }
+
+    /// `filters=` and the JSON object, keys sorted.
+    static func filters(_ filters: [String: [String]]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = try! encoder.encode(filters)
         return "filters=" + percentEncoded(String(decoding: json, as: UTF8.self))
     }
 
+    /// Every byte of the UTF-8 but ASCII letters, digits and "-._~" as %XX: what Foundation's
+    /// `addingPercentEncoding(withAllowedCharacters:)` gives with `.alphanumerics` and those four.
     static func percentEncoded(_ s: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    /// `name` as a regular expression that matches only itself: NSRegularExpression's
+    /// `escapedPattern(for:)`, a backslash before each of `*?+[(){}^$|\./`.
+    static func escapedPattern(_ name: String) -> String {
+        var out = ""
+        for scalar in name.unicodeScalars {
+            if #"*?+[(){}^$|\./"#.unicodeScalars.contains(scalar) { out += "\\" }
+            out.unicodeScalars.append(scalar)
+        }
+        return out
     }
 
     public func containers(labels: [String], all: Bool = true) async throws -> [ContainerSummary] {
@@ -83,10 +110,8 @@ extension EngineClient {
     /// anchored, and the answer is compared exactly as well.
     public func container(named name: String) async throws -> ContainerSummary? {
         // Docker names containers "/NAME"; Podman's API matches the name without the slash.
-        let pattern = "^/?" + NSRegularExpression.escapedPattern(for: name) + "$"
-        let json = try JSONSerialization.data(withJSONObject: ["name": [pattern]], options: [.sortedKeys])
-        let query = "filters=" + Self.percentEncoded(String(decoding: json, as: UTF8.self))
-        let list = try await get("/containers/json?all=1&\(query)", as: [ContainerSummary].self)
+        let pattern = "^/?" + Self.escapedPattern(name) + "$"
+        let list = try await get("/containers/json?all=1&\(Self.filters(["name": [pattern]]))", as: [ContainerSummary].self)
         return list.first { $0.Names.contains("/" + name) || $0.Names.contains(name) }
     }
 
@@ -112,7 +137,7 @@ extension EngineClient {
         let body = try JSONEncoder().encode(spec)
         let response = try await request(.POST, "/containers/create?name=\(Self.percentEncoded(name))", body: body)
         do {
-            return try JSONDecoder().decode(Created.self, from: Data(buffer: response.body)).Id
+            return try JSONDecoder().decode(Created.self, from: response.body).Id
         } catch {
             throw EngineError.badResponse(request: "POST /containers/create", reason: "\(error)")
         }
@@ -220,9 +245,10 @@ extension EngineClient {
         var query = "fromSrc=-&repo=\(Self.percentEncoded(repository))&tag=\(Self.percentEncoded(tag))"
         for change in changes { query += "&changes=\(Self.percentEncoded(change))" }
         let response = try await request(.POST, "/images/create?\(query)", body: tar, contentType: "application/x-tar")
-        for line in String(decoding: Data(buffer: response.body), as: UTF8.self).split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            if let error = object["error"] as? String {
+        struct Progress: Decodable { var error: String? }
+        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") {
+            guard let progress = try? JSONDecoder().decode(Progress.self, from: Data(line.utf8)) else { continue }
+            if let error = progress.error {
                 throw EngineError.api(status: response.status, message: error)
             }
         }

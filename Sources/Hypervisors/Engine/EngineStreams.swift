@@ -1,7 +1,5 @@
-import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 /// The Engine API's streaming answers: container logs (multiplexed) and events.
@@ -46,7 +44,7 @@ extension EngineClient {
         if let tail { path += "&tail=\(tail)" }
         let response = try await request(.GET, path)
         var demux = LogDemultiplexer()
-        return demux.feed(response.body.readableBytesView)
+        return demux.feed(response.body)
     }
 
     public struct Event: Decodable, Sendable, Equatable {
@@ -67,32 +65,32 @@ extension EngineClient {
         var path = "/v\(apiVersion)/events?since=\(since)"
         if let until { path += "&until=\(until)" }
         if !labels.isEmpty { path += "&" + Self.labelFilter(labels) }
-        let socket = socketPath
-        let uri = path
+        let client = UnixHTTPClient(socketPath: socketPath)
+        let request = UnixHTTPClient.Request(method: .GET, target: path, headers: ["Host": "docker"])
+        let what = "GET \(path)"
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    guard let url = URL(httpURLWithSocketPath: socket, uri: uri) else {
-                        throw EngineError.badResponse(request: uri, reason: "cannot form a URL")
-                    }
-                    var request = HTTPClientRequest(url: url.absoluteString)
-                    request.headers.add(name: "Host", value: "docker")
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                    guard response.status == .ok else {
-                        throw EngineError.api(status: Int(response.status.code), message: response.status.reasonPhrase)
-                    }
-                    var pending: [UInt8] = []
-                    for try await chunk in response.body {
-                        pending.append(contentsOf: chunk.readableBytesView)
-                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            let line = Data(pending[..<newline])
-                            pending.removeFirst(newline + 1)
-                            if let event = try? JSONDecoder().decode(Event.self, from: line) { continuation.yield(event) }
+                    // The head within 30 s; the events then come when they happen.
+                    try await client.withResponse(to: request, headTimeout: .seconds(30)) { head, body in
+                        guard head.status == .ok else {
+                            throw EngineError.api(status: Int(head.status.code), message: head.status.reasonPhrase)
+                        }
+                        var pending: [UInt8] = []
+                        for try await chunk in body {
+                            pending.append(contentsOf: chunk.readableBytesView)
+                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                                let line = Data(pending[..<newline])
+                                pending.removeFirst(newline + 1)
+                                if let event = try? JSONDecoder().decode(Event.self, from: line) { continuation.yield(event) }
+                            }
                         }
                     }
                     continuation.finish()
-                } catch {
+                } catch let error as EngineError {
                     continuation.finish(throwing: error)
+                } catch {
+                    continuation.finish(throwing: Self.engineError(error, socket: client.socketPath, request: what, timeout: .seconds(30)))
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
@@ -106,18 +104,25 @@ extension EngineClient {
     public func followLogs(_ container: String, tail: Int?, _ frame: @escaping @Sendable (LogFrame) -> Void) async throws {
         var path = "/v\(apiVersion)/containers/\(Self.percentEncoded(container))/logs?stdout=1&stderr=1&follow=1"
         if let tail { path += "&tail=\(tail)" }
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
-            throw EngineError.badResponse(request: path, reason: "cannot form a URL")
-        }
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.headers.add(name: "Host", value: "docker")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        guard response.status == .ok else {
-            throw EngineError.api(status: Int(response.status.code), message: response.status.reasonPhrase)
-        }
-        var demux = LogDemultiplexer()
-        for try await chunk in response.body {
-            for f in demux.feed(chunk.readableBytesView) { frame(f) }
+        let client = UnixHTTPClient(socketPath: socketPath)
+        let request = UnixHTTPClient.Request(method: .GET, target: path, headers: ["Host": "docker"])
+        do {
+            // The head within 30 s; the output then comes when the container writes it.
+            try await client.withResponse(to: request, headTimeout: .seconds(30)) { head, body in
+                guard head.status == .ok else {
+                    throw EngineError.api(status: Int(head.status.code), message: head.status.reasonPhrase)
+                }
+                var demux = LogDemultiplexer()
+                for try await chunk in body {
+                    for f in demux.feed(chunk.readableBytesView) { frame(f) }
+                }
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw Self.engineError(error, socket: client.socketPath, request: "GET \(path)", timeout: .seconds(30))
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A minimal ustar writer: enough to hand the Docker daemon a root filesystem to import.
 struct TarArchive {

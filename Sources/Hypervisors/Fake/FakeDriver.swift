@@ -1,5 +1,6 @@
 import Core
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// DevStack's `fake` driver: every verb succeeds without a hypervisor, and each call is
 /// recorded (one JSON line in <state dir>/fake-calls.log) so tests and CI pipelines can run
@@ -24,11 +25,12 @@ public struct FakeDriver: Hypervisor {
         let line = try JSONEncoder().encode(Call(verb: verb, run: context.run.value, argument: argument)) + Data("\n".utf8)
         let path = context.state.directory + "/fake-calls.log"
         try AtomicFile.makeDirectory(context.state.directory)
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw StateError.unwritable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        if let failed = FileDescriptorWriting.writeAll(fd, Array(line)) {
+            throw StateError.unwritable(path: path, reason: String(cString: strerror(failed)))
+        }
     }
 
     /// Fake instances live in the state directory.

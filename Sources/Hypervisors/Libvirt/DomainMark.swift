@@ -1,3 +1,5 @@
+import Core
+
 /// hvctl's mark on libvirt domains: an element in hvctl's XML namespace inside `<metadata>`,
 /// carrying the run id of the command that created the domain. Cleanup selects by this
 /// mark, never by a name.
@@ -21,20 +23,19 @@ public enum DomainMark {
 
     /// An attribute of the mark, unescaped.
     static func attribute(_ key: String, in metadata: String) -> String? {
-        guard let start = metadata.range(of: " \(key)=") else { return nil }
+        guard let start = metadata.firstRange(of: " \(key)=") else { return nil }
         let rest = metadata[start.upperBound...]
         guard let quote = rest.first, quote == "'" || quote == "\"" else { return nil }
         return unescape(rest.dropFirst().prefix { $0 != quote }.description)
     }
 
     static func unescape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
-            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        s.replacingEvery("&apos;", with: "'").replacingEvery("&quot;", with: "\"")
+            .replacingEvery("&lt;", with: "<").replacingEvery("&gt;", with: ">").replacingEvery("&amp;", with: "&")
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "'", with: "&apos;")
-            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingEvery("&", with: "&amp;").replacingEvery("'", with: "&apos;")
+            .replacingEvery("<", with: "&lt;").replacingEvery(">", with: "&gt;")
     }
 }

@@ -85,11 +85,11 @@ struct GuestDomain: Sendable, Equatable {
     /// QEMU's DAC label for domains of `type` in libvirt's capabilities XML:
     /// `<baselabel type='kvm'>+64055:+107</baselabel>` within the dac `<secmodel>`.
     static func qemuLabel(capabilities xml: String, type: String) -> String? {
-        guard let model = xml.range(of: "<model>dac</model>") else { return nil }
+        guard let model = xml.firstRange(of: "<model>dac</model>") else { return nil }
         let rest = xml[model.upperBound...]
-        let end = rest.range(of: "</secmodel>")?.lowerBound ?? rest.endIndex
+        let end = rest.firstRange(of: "</secmodel>")?.lowerBound ?? rest.endIndex
         let section = rest[..<end]
-        guard let open = section.range(of: "<baselabel type='\(type)'>") else { return nil }
+        guard let open = section.firstRange(of: "<baselabel type='\(type)'>") else { return nil }
         let label = section[open.upperBound...].prefix { $0 != "<" }
         return label.isEmpty ? nil : String(label)
     }

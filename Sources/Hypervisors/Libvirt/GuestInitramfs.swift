@@ -51,11 +51,9 @@ enum GuestInitramfs {
     static func loadOrder(_ kernel: GuestKernel) throws -> [Module] {
         var files: [String: String] = [:]
         let root = kernel.modules + "/kernel"
-        if let walker = FileManager.default.enumerator(atPath: root) {
-            for case let relative as String in walker where relative.hasSuffix(".ko") {
-                let base = relative.split(separator: "/").last.map(String.init) ?? relative
-                files[String(base.dropLast(3)).replacingOccurrences(of: "-", with: "_")] = root + "/" + relative
-            }
+        for relative in (try? FileManager.default.subpathsOfDirectory(atPath: root)) ?? [] where relative.hasSuffix(".ko") {
+            let base = relative.split(separator: "/").last.map(String.init) ?? relative
+            files[String(base.dropLast(3)).replacingEvery("-", with: "_")] = root + "/" + relative
         }
         var order: [Module] = []
         var seen: Set<String> = []
@@ -76,7 +74,7 @@ enum GuestInitramfs {
         let key = Array("\0depends=".utf8)
         guard let start = bytes.firstRange(of: key) else { return [] }
         let value = bytes[start.upperBound...].prefix { $0 != 0 }
-        return String(decoding: value, as: UTF8.self).split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") }
+        return String(decoding: value, as: UTF8.self).split(separator: ",").map { String($0).replacingEvery("-", with: "_") }
     }
 
     static func initScript(modules: [String]) -> String {

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 
 /// A hypervisor that is a DevStack hypervisor script: `hypervisor-NAME` defining
 /// install_/configure_/start_/stop_/cleanup_nova_hypervisor, as DevStack's

@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 
 /// Where script drivers are found: a DevStack tree's lib/nova_plugins, and hvctl's own
 /// directory for a user's (/etc/hvctl/hypervisors.d, or $HVCTL_HYPERVISORS_DIR). A name in

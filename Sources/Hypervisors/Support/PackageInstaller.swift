@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Systemd
 
 /// Installs Debian packages with apt-get, as a transient unit so its output is in the journal.
