@@ -33,6 +33,10 @@ do {
         try DevStackHooksBenchmark(count: count, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
     }
+    if only == "instances" {
+        try InstanceBenchmark(hvctl: HooksBenchmark(count: count).hvctl).run()
+        exit(0)
+    }
     if only == "libvirt" {
         try LibvirtBenchmark(count: 30, hvctl: HooksBenchmark(count: count).hvctl).run()
         exit(0)
@@ -51,6 +55,8 @@ do {
     try LogsBenchmark(lines: 1000 * count, hvctl: hooks.hvctl).run()
     out("")
     try LibvirtBenchmark(count: 30, hvctl: hooks.hvctl).run()
+    out("")
+    try InstanceBenchmark(hvctl: hooks.hvctl).run()
     out("")
     try SwitchBenchmark(hvctl: hooks.hvctl).run()
     out("")

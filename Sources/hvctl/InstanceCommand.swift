@@ -132,10 +132,11 @@ struct InstanceCommand: AsyncParsableCommand {
 
     struct Console: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Attach to an instance's console: a VM's serial console (libvirt).",
+            abstract: "Attach to an instance's console: a VM's serial console, a container's stdin and output.",
             discussion: """
                 Keys go to the guest as typed (Ctrl-C included); Ctrl-] detaches and leaves the \
-                instance running. Output is the guest's own: hvctl's guest gives a shell.
+                instance running. Output is the guest's own: hvctl's guest gives a shell; a \
+                container launched with `-- sh` reads what you type (it has no TTY: no prompt).
                 """)
         @Argument var name: String
         @Option(help: "The driver (default: the active driver).") var driver: String?

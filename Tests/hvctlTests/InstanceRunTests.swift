@@ -126,6 +126,17 @@ struct InstanceRunTests {
         let list = try #require(try JSONSerialization.jsonObject(with: Data(try h.hvctl("instance", "list", "--driver", "docker", "-o", "json").stdout.utf8)) as? [[String: Any]])
         #expect((list.first { $0["name"] as? String == name }?["address"] as? String)?.contains("/") == true)
         #expect(try h.hvctl("instance", "launch", uniqueName("c-k"), "--driver", "docker", "--kernel", "/x").stderr.contains("boot no kernel"))
+
+        // The console: a shell in the container reads what is typed; Ctrl-] detaches.
+        let shell = uniqueName("c-sh")
+        #expect(try h.hvctl("instance", "launch", shell, "--driver", "docker", "--image", "hvctl/busybox:latest", "--", "sh").status == 0)
+        let terminal = try PseudoTerminal([hvctlBinary, "instance", "console", shell, "--driver", "docker"], environment: h.env)
+        #expect(terminal.waitFor("escape character is ^]", timeout: .seconds(10)), "\(terminal.shown)")
+        terminal.type("echo hvctl-$((6*7))-in-the-container\n")
+        #expect(terminal.waitFor("hvctl-42-in-the-container", timeout: .seconds(15)), "\(terminal.shown)")
+        terminal.type([0x1d])
+        #expect(terminal.exitStatus(timeout: .seconds(10)) == 0, "\(terminal.shown)")
+        #expect(try Witness.run(["docker", "inspect", "-f", "{{.State.Running}}", shell]).trimmed == "true", "detaching leaves it running")
         #expect(try h.hvctl("cleanup", "docker").status == 0)
     }
 

@@ -1,4 +1,5 @@
 import Core
+import PinnedThread
 import FoundationEssentials
 import Systemd
 
@@ -296,6 +297,19 @@ extension EngineDriver {
         } else {
             for frame in try await client.logs(found.Id, tail: output.lines) { emit(frame.text) }
         }
+    }
+
+    /// The container's stdin and output through the Engine API's attach (as `docker attach`).
+    public func console(_ instance: String, _ terminal: ConsoleTerminal, _ context: DriverContext) async throws -> ConsoleTerminal.End {
+        let client = try await runningEngine(context)
+        guard let found = try await client.container(named: instance) else { throw HypervisorError.noSuchInstance(instance, driver: name) }
+        guard !EngineMarks.owned([found], try records(context)).isEmpty else { throw HypervisorError.notManaged(instance, driver: name) }
+        guard found.State == "running" else { throw HypervisorError.failed("\(instance) is \(found.State); its console is there only while it runs") }
+        let (socket, version) = (client.socketPath, client.apiVersion)
+        let attachment = try await BlockingThread(name: "hvctl-engine-attach").run {
+            try EngineAttachment.open(socket: socket, apiVersion: version, container: found.Id, timeout: .seconds(10))
+        }
+        return await terminal.pump(receive: { attachment.receive() }, send: { attachment.send($0) }, interrupt: { attachment.interrupt() })
     }
 
     // MARK: plumbing

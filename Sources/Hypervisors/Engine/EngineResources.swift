@@ -129,6 +129,8 @@ extension EngineClient {
         public var Labels: [String: String]
         public var HostConfig: HostConfig
         public var StopTimeout: Int?
+        /// Stdin kept open, so `instance console` can type into the container.
+        public var OpenStdin: Bool? = true
     }
 
     /// Creates a container; returns its id.
