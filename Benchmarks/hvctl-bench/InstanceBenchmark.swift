@@ -96,7 +96,8 @@ struct InstanceBenchmark {
         // The same domains for virsh: hvctl's XML without its mark, under other names, each
         // console logged to a file the loop watches for the ready line.
         let template = try capture("/usr/bin/virsh", ["-c", "qemu:///system", "dumpxml", "--inactive", names[0]])
-        try runProgram(hvctl, ["cleanup", "libvirt"], environment: env)
+        // Deleted one by one: a cleanup would also take hvctl's network, which the copies join.
+        try concurrently(names) { name in try runProgram(hvctl, ["instance", "delete", name, "--driver", "libvirt"], environment: env) }
         let dir = "/var/tmp/hvctl-bench-virsh-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -115,6 +116,7 @@ struct InstanceBenchmark {
             }
         })
         for t in theirs { _ = try? runProgram("/usr/bin/virsh", ["-c", "qemu:///system", "destroy", t.name]) }
+        try runProgram(hvctl, ["cleanup", "libvirt"], environment: env)
         out("  \(vms) VMs at once, each to its ready line:")
         out(String(format: "    hvctl instance launch --wait ×%d, concurrently %7.0f ms", vms, ours))
         out(String(format: "    virsh create loop, then the ready lines        %7.0f ms", virsh))

@@ -11,7 +11,8 @@ struct DiskImage: Sendable, Equatable {
 
     static func inspect(_ path: String) throws -> DiskImage {
         guard path.hasPrefix("/") else { throw HypervisorError.failed("--image takes an absolute path for libvirt (\(path))") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO put in its place must not hold the launch.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw HypervisorError.failed("cannot read the image \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
@@ -21,6 +22,11 @@ struct DiskImage: Sendable, Equatable {
         var header = [UInt8](repeating: 0, count: 32)
         let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 32, 0) }
         if n == 32, header[0..<4] == [0x51, 0x46, 0x49, 0xfb] {  // "QFI\xfb"
+            // A backing file of its own would be opened by QEMU's user, which owns every
+            // guest's overlay: it could read another guest's disk.
+            guard header[8..<16].allSatisfy({ $0 == 0 }) else {
+                throw HypervisorError.failed("the image \(path) is itself an overlay (it names a backing file); give hvctl a standalone image (qemu-img convert)")
+            }
             let size = header[24..<32].reduce(0) { $0 << 8 | Int($1) }
             return DiskImage(path: path, format: "qcow2", virtualSize: size)
         }

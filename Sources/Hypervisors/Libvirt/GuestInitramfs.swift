@@ -19,6 +19,9 @@ enum GuestInitramfs {
     static func ensure(for kernel: GuestKernel, in directory: String) throws -> String {
         let path = "\(directory)/initramfs-\(kernel.release)-v\(version).cpio"
         if access(path, R_OK) == 0 { return path }
+        // Root packs these modules into what the guest runs as PID 1, in a file anyone may
+        // read: every file and directory under them must be root's.
+        _ = try PathTrust(.rootOnly, purpose: "build the guest's initramfs").verifyTree(kernel.modules + "/kernel", limit: 1_000_000)
         try AtomicFile.write(try build(kernel), to: path, mode: 0o644)
         return path
     }

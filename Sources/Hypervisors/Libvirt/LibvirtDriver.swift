@@ -176,9 +176,12 @@ public struct LibvirtDriver: Hypervisor {
         report.removeSeconds = times.1
         try context.state.forget(driver: name, kind: "domain", ids: targets.map(\.uuid))
         let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
-        for t in targets {
-            await GuestPool.removeOverlay(domain: t.uuid, connection, directory, context, driver: name)
-            ConsoleLog(directory: directory.console, uuid: t.uuid).remove()
+        let driverName = name
+        try await bounded("removing \(targets.count) overlays", context, extra: .seconds(targets.count)) {
+            for t in targets {
+                await GuestPool.removeOverlay(domain: t.uuid, connection, directory, context, driver: driverName)
+                ConsoleLog(directory: directory.console, uuid: t.uuid).remove()
+            }
         }
         if scope.run == nil && found.unreadable.isEmpty {
             // Records whose domain is gone (undefined by hand, or never defined) go too,

@@ -158,11 +158,11 @@ extension LibvirtDriver {
             var address: String?
             if isHvctlGuest {
                 if text.contains(GuestInitramfs.readyLine) {
-                    address = try? await connection.leasedAddresses(ofDomain: domain.uuid).first
+                    address = try? await bounded("reading \(instance)'s address", context) { try await connection.leasedAddresses(ofDomain: domain.uuid).first }
                     return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: nil, run: nil, address: address)
                 }
             } else {
-                address = try? await connection.leasedAddresses(ofDomain: domain.uuid).first
+                address = try? await bounded("reading \(instance)'s address", context) { try await connection.leasedAddresses(ofDomain: domain.uuid).first }
                 if text.contains("login:") || address != nil {
                     return Instance(name: instance, driver: name, id: domain.uuid, state: "running", image: nil, run: nil, address: address)
                 }
@@ -173,7 +173,8 @@ extension LibvirtDriver {
             }
             if now - lastSaid >= .seconds(5) {
                 lastSaid = now
-                let last = text.split(whereSeparator: \.isNewline).last.map { String($0.prefix(80)) } ?? "no console output yet"
+                // The guest's bytes, shown on the user's terminal: control characters out.
+                let last = text.split(whereSeparator: \.isNewline).last.map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }).prefix(80)) } ?? "no console output yet"
                 context.progress("waiting for \(instance) to boot… \((now - start).formattedSeconds) (console: \(last))")
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -189,7 +190,11 @@ extension LibvirtDriver {
         let text = log.lines(last: output.lines)
         if !text.isEmpty { emit(text) }
         guard output.follow else { return }
-        try await log.follow(from: size, stillRunning: { (try? await connection.domain(uuid: domain.uuid).state) == .running }, emit: emit)
+        // A libvirtd that stops answering ends the follow as a stopped domain would.
+        try await log.follow(
+            from: size,
+            stillRunning: { (try? await bounded("reading \(instance)'s state", context) { try await connection.domain(uuid: domain.uuid).state }) == .running },
+            emit: emit)
     }
 
     /// The serial console, through libvirt's stream API (as `virsh console`).

@@ -32,6 +32,8 @@ extension LibvirtDriver {
                 return users
             }
             for r in shared {
+                // A run may have started since the look above, and be launching onto it.
+                guard !scope.anyLive() else { return }
                 if let by = users[r.kind + r.name] {
                     report.kept.append("\(r.kind) \(r.name) (used by domain \(by.joined(separator: ", ")))")
                     continue
@@ -46,6 +48,9 @@ extension LibvirtDriver {
         }
         // Files no domain on record claims: their domain went without hvctl (undefined by
         // hand). Only names hvctl gives (UUID.log, UUID.qcow2): anything else put there stays.
+        guard !scope.anyLive() else { return }
+        // Only a directory that passes the trust rule is swept (guest_dir is configurable).
+        try directory.prepare()
         let claimed = Set(try context.state.load().owned(by: name).records.compactMap(\.id)).union(remaining)
         for (folder, suffix, kind) in [(directory.console, ".log", "console log"), (directory.images, ".qcow2", "overlay")] {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -53,7 +58,7 @@ extension LibvirtDriver {
                 let uuid = String(file.dropLast(suffix.count))
                 guard UUID(uuidString: uuid) != nil, uuid == uuid.lowercased(), !claimed.contains(uuid) else { continue }
                 report.removed[kind, default: []].append(file)
-                if !dryRun { unlink(folder + "/" + file) }
+                if !dryRun && !scope.anyLive() { unlink(folder + "/" + file) }
             }
         }
     }
