@@ -1,3 +1,4 @@
+import Core
 import Glibc
 import PinnedThread
 import Synchronization
@@ -40,13 +41,7 @@ public struct ConsoleTerminal: Sendable {
         let fromGuest = Task { await reader.run {
             while !done.isSet {
                 guard let bytes = receive() else { break }
-                var offset = 0
-                while offset < bytes.count {
-                    let n = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { break }
-                    offset += n
-                }
+                _ = FileDescriptorWriting.writeAll(output, bytes)
             }
             done.set()
             return End.closed

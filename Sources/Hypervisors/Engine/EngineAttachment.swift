@@ -1,3 +1,4 @@
+import Core
 import Glibc
 import Synchronization
 
@@ -81,7 +82,8 @@ public final class EngineAttachment: Sendable {
 
     /// Hands `bytes` to the container's stdin; false once the connection closed.
     public func send(_ bytes: [UInt8]) -> Bool {
-        FileDescriptorWrite.all(fd, bytes)
+        // SIGPIPE is ignored by hvctl: a closed connection is an EPIPE here.
+        FileDescriptorWriting.writeAll(fd, bytes) == nil
     }
 
     /// Ends the session: a `receive` blocked meanwhile returns nil.
@@ -90,19 +92,6 @@ public final class EngineAttachment: Sendable {
     }
 
     deinit { close(fd) }
-}
-
-private enum FileDescriptorWrite {
-    static func all(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
-            offset += n
-        }
-        return true
-    }
 }
 
 extension Array where Element == UInt8 {

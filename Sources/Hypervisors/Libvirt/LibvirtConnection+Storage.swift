@@ -88,7 +88,7 @@ extension LibvirtConnection {
         var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
         guard lib.virStoragePoolGetUUIDString(p, &uuid) == 0 else { throw failure("virStoragePoolGetUUIDString") }
         return Pool(
-            name: name, uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+            name: name, uuid: Self.uuidText(uuid),
             active: lib.virStoragePoolIsActive(p) == 1)
     }
 }

@@ -197,7 +197,7 @@ public actor LibvirtConnection {
         let id = lib.virDomainGetID(d)
         return Domain(
             name: String(cString: name),
-            uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+            uuid: Self.uuidText(uuid),
             state: Domain.State(raw: state),
             persistent: lib.virDomainIsPersistent(d) == 1,
             id: id == UInt32.max ? nil : id)
@@ -205,10 +205,21 @@ public actor LibvirtConnection {
 
     /// The error of the call that just failed on this thread.
     func failure(_ operation: String) -> LibvirtError {
-        guard let e = Self.takeLastError(lib) else {
+        Self.failure(operation, lib)
+    }
+
+    /// The same for a caller outside the actor (the console's threads): read at once, on the
+    /// thread whose call failed.
+    static func failure(_ operation: String, _ lib: LibvirtLibrary) -> LibvirtError {
+        guard let e = takeLastError(lib) else {
             return .call(operation: operation, code: -1, message: "unknown error")
         }
         return .call(operation: operation, code: e.code, message: e.message)
+    }
+
+    /// A UUID libvirt wrote into a VIR_UUID_STRING_BUFLEN buffer.
+    static func uuidText(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func takeLastError(_ lib: LibvirtLibrary) -> (code: Int32, message: String)? {

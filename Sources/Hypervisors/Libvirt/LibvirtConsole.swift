@@ -23,11 +23,7 @@ final class LibvirtConsole: @unchecked Sendable {
     /// holds it (libvirt allows one).
     static func open(uri: String, uuid: String) throws -> LibvirtConsole {
         let lib = try LibvirtLibrary.shared.get()
-        func lastError(_ what: String) -> LibvirtError {
-            guard let e = lib.virGetLastError() else { return .call(operation: what, code: -1, message: "unknown error") }
-            defer { lib.virResetLastError() }
-            return .call(operation: what, code: e.pointee.code, message: e.pointee.message.map { String(cString: $0) } ?? "unknown error")
-        }
+        func lastError(_ what: String) -> LibvirtError { LibvirtConnection.failure(what, lib) }
         guard let c = lib.virConnectOpen(uri) else { throw LibvirtError.connect(uri: uri, message: lastError("connect").description) }
         guard let d = lib.virDomainLookupByUUIDString(c, uuid) else {
             let e = lastError("lookup \(uuid)")

@@ -248,7 +248,7 @@ public struct LibvirtDriver: Hypervisor {
     /// What a look at every domain found: those carrying hvctl's mark that are on record
     /// (with the run that made each), and the domains whose mark could not be read.
     struct Found {
-        var owned: [(domain: Domain, run: String?)] = []
+        var owned: [(domain: Domain, run: String?, mark: String)] = []
         var unreadable: [String] = []
         var uuids: [String] = []
         var all: Int { uuids.count }
@@ -278,7 +278,7 @@ public struct LibvirtDriver: Hypervisor {
             found.uuids.append(d.uuid)
             guard let mark else { continue }
             let run = DomainMark.run(in: mark)
-            if records.owns(kind: "domain", id: d.uuid, name: d.name, run: run) { found.owned.append((d, run)) }
+            if records.owns(kind: "domain", id: d.uuid, name: d.name, run: run) { found.owned.append((d, run, mark)) }
         }
         return found
     }

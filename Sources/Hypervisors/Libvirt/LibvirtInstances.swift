@@ -113,12 +113,11 @@ extension LibvirtDriver {
         return try await bounded("reading instances' addresses", context) {
             var out: [Instance] = []
             for d in found.owned {
-                let mark = (try? await connection.metadata(of: d.domain.uuid, namespace: DomainMark.namespace, byUUID: true)) ?? nil
                 let address = d.domain.state == .running ? (try? await connection.leasedAddresses(ofDomain: d.domain.uuid))?.first : nil
                 out.append(
                     Instance(
                         name: d.domain.name, driver: name, id: d.domain.uuid, state: d.domain.state.rawValue,
-                        image: mark.flatMap { DomainMark.attribute("image", in: $0) }, run: d.run, address: address))
+                        image: DomainMark.attribute("image", in: d.mark), run: d.run, address: address))
             }
             return out
         }
