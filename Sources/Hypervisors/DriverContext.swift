@@ -39,6 +39,9 @@ public struct DriverSettings: Sendable {
     public var startTimeout: Duration = .seconds(90)
     /// Graceful stop of instances before they are killed.
     public var stopGrace: Duration = .seconds(10)
+    /// Whose files a driver may hand to root or to a hypervisor as they are (a disk image a
+    /// guest boots from): root, the invoking user, hvctl.conf's `trusted_users`.
+    public var trust: TrustPolicy = .invoking
     /// Each driver's own settings, by driver and key, as text: hvctl.conf's `[NAME]` section
     /// (checked by the driver's `checkSetting`), with its command-line options over it. A
     /// driver reads its own through typed accessors in its folder.

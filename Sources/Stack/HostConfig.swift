@@ -180,6 +180,7 @@ public struct HostConfig: Sendable, Equatable {
 
     /// Driver settings the command line did not set.
     public func apply(to s: inout DriverSettings) {
+        s.trust = hookPolicy
         for (driver, section) in driverSections {
             for (key, value) in section where s[driver, key] == nil { s[driver, key] = value }
         }

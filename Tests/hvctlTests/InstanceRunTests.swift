@@ -193,5 +193,19 @@ struct InstanceRunTests {
         let refused = try h.hvctl("instance", "launch", uniqueName("vm-closed"), "--driver", "libvirt", "--image", closed + "/base.qcow2")
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("QEMU runs as uid") && refused.stderr.contains(closed), "\(refused.stderr)")
+
+        // An image another user owns: the overlay names its path, which that user could point
+        // at another guest's overlay after the check. Refused, and nothing is made; nobody
+        // else may list the overlays' names either.
+        let attacker = try Attacker()
+        defer { attacker.remove() }
+        let theirs = attacker.home + "/img.qcow2"
+        try #require(try attacker.as_(["qemu-img", "create", "-q", "-f", "qcow2", theirs, "64M"]).status == 0)
+        let stolen = uniqueName("vm-theirs")
+        let refusedTheirs = try h.hvctl("instance", "launch", stolen, "--driver", "libvirt", "--image", theirs)
+        #expect(refusedTheirs.status != 0)
+        #expect(refusedTheirs.stderr.contains("refusing to boot the image") && refusedTheirs.stderr.contains("owned by uid \(attacker.uid)"), "\(refusedTheirs.stderr)")
+        #expect(try virsh("dominfo", stolen).status != 0, "no domain was made")
+        #expect(try attacker.as_(["ls", Self.guestDirectory + "/images"]).status != 0, "images/ is not listable by others")
     }
 }

@@ -1,3 +1,4 @@
+import Core
 import FoundationEssentials
 import Glibc
 
@@ -9,8 +10,14 @@ struct DiskImage: Sendable, Equatable {
     /// The size the guest sees, in bytes: qcow2's header field, a raw file's length.
     var virtualSize: Int
 
-    static func inspect(_ path: String) throws -> DiskImage {
-        guard path.hasPrefix("/") else { throw HypervisorError.failed("--image takes an absolute path for libvirt (\(path))") }
+    /// The overlay names its base by path, and QEMU reopens that path at every start: whoever
+    /// can rename another file into it (a qcow2 backed by a shut-off guest's overlay) boots
+    /// their guest on someone else's disk. So the image, and every directory on its way, must
+    /// be one only `trust`'s users can change, as for hooks; the physical path that passed is
+    /// the one the overlay names.
+    static func inspect(_ given: String, trust: TrustPolicy) throws -> DiskImage {
+        guard given.hasPrefix("/") else { throw HypervisorError.failed("--image takes an absolute path for libvirt (\(given))") }
+        let path = try PathTrust(trust, purpose: "boot the image \(given) (copy it where only root can write)").verify(given, as: .file)
         // O_NONBLOCK: a FIFO put in its place must not hold the launch.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw HypervisorError.failed("cannot read the image \(path): \(String(cString: strerror(errno)))") }

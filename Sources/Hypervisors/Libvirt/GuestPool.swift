@@ -34,7 +34,7 @@ enum GuestPool {
     }
 
     static func xml(uuid: String, path: String) -> String {
-        "<pool type='dir'><name>\(name)</name><uuid>\(uuid)</uuid><target><path>\(DomainMark.escape(path))</path></target></pool>"
+        "<pool type='dir'><name>\(name)</name><uuid>\(uuid)</uuid><target><path>\(DomainMark.escape(path))</path><permissions><mode>0711</mode><owner>0</owner><group>0</group></permissions></target></pool>"
     }
 
     /// A qcow2 overlay on `base`, writable by QEMU's user only.

@@ -24,7 +24,7 @@ extension LibvirtDriver {
         guard (1...256).contains(vcpus) else { throw HypervisorError.failed("--vcpus takes 1 to 256") }
         let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
         try directory.prepare()
-        let base = try request.image.map(DiskImage.inspect)
+        let base = try request.image.map { try DiskImage.inspect($0, trust: context.settings.trust) }
         let (kernel, image, isHvctlGuest) = try bootKernel(request, directory, context)
         let connection = try await runningConnection(context)
         let name = self.name
