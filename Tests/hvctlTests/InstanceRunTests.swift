@@ -206,6 +206,13 @@ struct InstanceRunTests {
         #expect(refusedTheirs.status != 0)
         #expect(refusedTheirs.stderr.contains("refusing to boot the image") && refusedTheirs.stderr.contains("owned by uid \(attacker.uid)"), "\(refusedTheirs.stderr)")
         #expect(try virsh("dominfo", stolen).status != 0, "no domain was made")
+        // The same for a kernel QEMU would reopen at every start.
+        let theirKernel = attacker.home + "/vmlinuz"
+        try #require(try attacker.as_(["cp", "/var/cache/hvctl/guest-kernel/boot/\(kernel)", theirKernel]).status == 0)
+        let refusedKernel = try h.hvctl("instance", "launch", stolen, "--driver", "libvirt", "--kernel", theirKernel)
+        #expect(refusedKernel.status != 0)
+        #expect(refusedKernel.stderr.contains("refusing to boot the kernel") && refusedKernel.stderr.contains("owned by uid \(attacker.uid)"), "\(refusedKernel.stderr)")
+        #expect(try virsh("dominfo", stolen).status != 0, "no domain was made")
         #expect(try attacker.as_(["ls", Self.guestDirectory + "/images"]).status != 0, "images/ is not listable by others")
     }
 }

@@ -40,37 +40,6 @@ struct DiskImage: Sendable, Equatable {
         guard st.st_size > 0 else { throw HypervisorError.failed("the image \(path) is empty") }
         return DiskImage(path: path, format: "raw", virtualSize: Int(st.st_size))
     }
-
-    /// QEMU opens the image as its own user (`label`, "+UID:+GID"), not as root: says so
-    /// before launching when a directory on the way or the file shuts that user out.
-    func checkReadable(byLabel label: String?) throws {
-        guard let (uid, gid) = Self.ids(label) else { return }
-        var components: [String] = []
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            components.append(current)
-        }
-        for (i, component) in (["/"] + components).enumerated() {
-            var st = stat()
-            guard stat(component, &st) == 0 else { continue }
-            let isFile = i == components.count
-            let (owner, group, other): (mode_t, mode_t, mode_t) = isFile ? (S_IRUSR, S_IRGRP, S_IROTH) : (S_IXUSR, S_IXGRP, S_IXOTH)
-            let allowed = st.st_uid == uid ? st.st_mode & owner != 0 : st.st_gid == gid ? st.st_mode & group != 0 : st.st_mode & other != 0
-            guard allowed else {
-                throw HypervisorError.failed(
-                    "QEMU runs as uid \(uid) and cannot \(isFile ? "read" : "enter") \(component) (mode \(String(st.st_mode & 0o7777, radix: 8))); "
-                        + "let it (chmod o+\(isFile ? "r" : "x")), or put the image where it can")
-            }
-        }
-    }
-
-    static func ids(_ label: String?) -> (uid_t, gid_t)? {
-        guard let label else { return nil }
-        let parts = label.split(separator: ":").map { $0.hasPrefix("+") ? $0.dropFirst() : $0 }
-        guard parts.count == 2, let uid = uid_t(parts[0]), let gid = gid_t(parts[1]) else { return nil }
-        return (uid, gid)
-    }
 }
 
 extension Optional {

@@ -21,20 +21,21 @@ struct GuestKernel: Sendable, Equatable {
 
     static let cache = "/var/cache/hvctl/guest-kernel"
 
-    /// The host's kernel, else the newest in the cache.
-    static func find(cache: String = cache) throws -> GuestKernel {
+    /// The host's kernel, else the newest in the cache: the first QEMU's user can read
+    /// (`readable`; Ubuntu keeps /boot/vmlinuz-* 0600, and hvctl does not relabel it).
+    static func find(cache: String = cache, readable: (String) -> Bool = { _ in true }) throws -> GuestKernel {
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let trust = PathTrust(.rootOnly, purpose: "boot a guest")
-        for candidate in [GuestKernel(release: release, image: "/boot/vmlinuz-\(release)", modules: "/lib/modules/\(release)")]
-            + cached(in: cache)
-        where access(candidate.image, R_OK) == 0 {
+        let host = GuestKernel(release: release, image: "/boot/vmlinuz-\(release)", modules: "/lib/modules/\(release)")
+        for candidate in [host] + cached(in: cache) where access(candidate.image, R_OK) == 0 && readable(candidate.image) {
             _ = try trust.verify(candidate.image, as: .file)
             return candidate
         }
+        let hostShut = access(host.image, R_OK) == 0 ? "QEMU's user cannot read \(host.image) (chmod o+r it, or use the cache) and" : "this host has no \(host.image) and"
         throw HypervisorError.failed(
-            "no kernel for hvctl's guest: this host has no /boot/vmlinuz-\(release) and \(cache) has none; "
+            "no kernel for hvctl's guest: \(hostShut) \(cache) has none QEMU can read; "
                 + "unpack Debian's kernel there: `apt-get download $(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image/{print $2}') && dpkg-deb -x linux-image-*.deb \(cache)` "
                 + "(or boot your own with --kernel and --initrd)")
     }

@@ -39,7 +39,7 @@ enum GuestPool {
 
     /// A qcow2 overlay on `base`, writable by QEMU's user only.
     static func overlayXML(domain uuid: String, base: DiskImage, label: String?) -> String {
-        let permissions = DiskImage.ids(label).map { "<permissions><mode>0600</mode><owner>\($0.0)</owner><group>\($0.1)</group></permissions>" } ?? ""
+        let permissions = QemuAccess(label: label).map { "<permissions><mode>0600</mode><owner>\($0.uid)</owner><group>\($0.gid)</group></permissions>" } ?? ""
         return """
             <volume type='file'>
               <name>\(volumeName(domain: uuid))</name>

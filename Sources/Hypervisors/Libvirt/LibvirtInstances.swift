@@ -25,18 +25,21 @@ extension LibvirtDriver {
         let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
         try directory.prepare()
         let base = try request.image.map { try DiskImage.inspect($0, trust: context.settings.trust) }
-        let (kernel, image, isHvctlGuest) = try bootKernel(request, directory, context)
         let connection = try await runningConnection(context)
         let name = self.name
         let type = try context.settings.libvirtVirtType ?? context.state.load()[driver: name].domainType ?? Self.detectType()
+        let label = try await bounded("reading libvirt's capabilities", context) {
+            GuestDomain.qemuLabel(capabilities: try await connection.capabilities(), type: type)
+        }
+        let qemu = QemuAccess(label: label)
+        if let base { try qemu?.checkReadable(base.path, what: "the image") }
+        let (kernel, image, isHvctlGuest) = try bootKernel(request, directory, qemu, context)
         let domain = try await bounded("launching \(instance)", context, extra: .seconds(30)) { () async throws -> Domain in
             if let existing = try? await connection.domain(named: instance) {
                 throw try await isOwned(existing, connection, context)
                     ? HypervisorError.instanceExists(instance, driver: name) : HypervisorError.notManaged(instance, driver: name)
             }
             let network = try await GuestNetwork.choose(request.network, connection, context, driver: name)
-            let label = GuestDomain.qemuLabel(capabilities: try await connection.capabilities(), type: type)
-            try base?.checkReadable(byLabel: label)
             let pool = try await base.asyncMap { _ in try await GuestPool.ensure(connection, directory, context, driver: name) }
             // hvctl picks the UUID and puts it on record before the domain exists: if this
             // process dies before libvirt answers, the reaper still knows which domain is its.
@@ -86,21 +89,26 @@ extension LibvirtDriver {
     /// What the guest boots: `--kernel` as given, else the `--image` disk's own boot loader,
     /// else hvctl's guest. Also what `instance list` shows it runs, and whether it is hvctl's.
     private func bootKernel(
-        _ request: InstanceRequest, _ directory: GuestDirectory, _ context: DriverContext
+        _ request: InstanceRequest, _ directory: GuestDirectory, _ qemu: QemuAccess?, _ context: DriverContext
     ) throws -> (GuestDomain.Kernel?, String, Bool) {
-        if let path = request.kernel {
-            // QEMU reads them as its own user; hvctl only says early when they are not there.
-            for file in [path] + (request.initrd.map { [$0] } ?? []) where access(file, R_OK) != 0 || !file.hasPrefix("/") {
-                throw HypervisorError.failed("cannot boot \(file): \(file.hasPrefix("/") ? String(cString: strerror(errno)) : "give an absolute path")")
+        if let given = request.kernel {
+            // QEMU reopens them by path at every start, as it does a disk image: held to the
+            // same rule, and the paths that passed are the ones the domain names.
+            var paths: [String] = []
+            for (file, what) in [(given, "the kernel")] + (request.initrd.map { [($0, "the initrd")] } ?? []) {
+                guard file.hasPrefix("/") else { throw HypervisorError.failed("cannot boot \(file): give an absolute path") }
+                let path = try PathTrust(context.settings.trust, purpose: "boot \(what) \(file) (copy it where only root can write)").verify(file, as: .file)
+                try qemu?.checkReadable(path, what: "\(what) \(file)")
+                paths.append(path)
             }
-            let shown = request.image.map { "kernel \(path), disk \($0)" } ?? "kernel \(path)"
-            return (GuestDomain.Kernel(path: path, initrd: request.initrd, cmdline: request.cmdline ?? "console=ttyS0"), shown, false)
+            let shown = request.image.map { "kernel \(given), disk \($0)" } ?? "kernel \(given)"
+            return (GuestDomain.Kernel(path: paths[0], initrd: paths.dropFirst().first, cmdline: request.cmdline ?? "console=ttyS0"), shown, false)
         }
         if request.initrd != nil || request.cmdline != nil {
             throw HypervisorError.failed("--initrd and --cmdline go with --kernel (hvctl's own guest has its own)")
         }
         if let image = request.image { return (nil, image, false) }
-        let kernel = try GuestKernel.find()
+        let kernel = try GuestKernel.find { qemu?.canRead($0) ?? true }
         let initramfs = try GuestInitramfs.ensure(for: kernel, in: directory.initramfs)
         let cmdline = "console=ttyS0 panic=-1 hvctl.name=\(request.name)"
         return (GuestDomain.Kernel(path: kernel.image, initrd: initramfs, cmdline: cmdline), "hvctl guest (Linux \(kernel.release))", true)
