@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, imported as they are: a module map and a shim header each.
@@ -23,25 +24,25 @@ let package = Package(
         .target(name: "PinnedThread"),
 
         // What every layer shares and none owns: the trust rule, one-line text, runtime paths.
-        .target(name: "Core"),
+        .target(name: "Core", dependencies: ["PinnedThread", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread"]),
         .target(
             name: "Hypervisors",
             dependencies: [
-                "CLibvirt", "Core", "PinnedThread", "Systemd",
+                "CLibvirt", "Core", "PinnedThread", "Systemd", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "Hooks", dependencies: ["Core", "Systemd"]),
+        .target(name: "Hooks", dependencies: ["Core", "Systemd", .product(name: "SystemPackage", package: "swift-system")]),
         // A DevStack checkout as hooks' environment: its settings, local.conf, plugins.
-        .target(name: "DevStack", dependencies: ["Core", "Hooks", "PinnedThread", "Systemd"]),
-        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack", "PinnedThread"]),
+        .target(name: "DevStack", dependencies: ["Core", "Hooks", "PinnedThread", "Systemd", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "Stack", dependencies: ["Core", "Systemd", "Hypervisors", "Hooks", "DevStack", "PinnedThread", .product(name: "SystemPackage", package: "swift-system")]),
         .executableTarget(
             name: "hvctl",
             dependencies: [
-                "Core", "Stack", "Hooks", "DevStack", "Hypervisors", "Systemd",
+                "Core", "Stack", "Hooks", "DevStack", "Hypervisors", "Systemd", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,6 @@
-import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// Whole-file writes that never leave a half-written file: temp file in the same directory,
 /// fsync, rename over the target. Whatever signal arrives when, the path names the old
@@ -24,7 +24,7 @@ public enum AtomicFile {
         let temp = dir + "/.\(url.lastPathComponent).\(getpid()).tmp"
         unlink(temp)  // a leftover of this very pid's earlier, interrupted write
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw AtomicFileError(path: path, reason: Errno.current.description) }
         let written = data.withUnsafeBytes { buffer -> Bool in
             var offset = 0
             while offset < buffer.count {
@@ -36,16 +36,16 @@ public enum AtomicFile {
         }
         // The reason is taken right at the call that failed, before anything else sets errno.
         var failure: String?
-        if !written { failure = String(cString: strerror(errno)) }
+        if !written { failure = Errno.current.description }
         if failure == nil && exists && (existing.st_uid != geteuid() || existing.st_gid != getegid())
             && fchown(fd, existing.st_uid, existing.st_gid) != 0
         {
-            failure = "cannot keep its owner \(existing.st_uid):\(existing.st_gid): \(String(cString: strerror(errno)))"
+            failure = "cannot keep its owner \(existing.st_uid):\(existing.st_gid): \(Errno.current.description)"
         }
         // After the chown, which clears set-id bits.
-        if failure == nil && (fchmod(fd, keepMode) != 0 || fsync(fd) != 0) { failure = String(cString: strerror(errno)) }
+        if failure == nil && (fchmod(fd, keepMode) != 0 || fsync(fd) != 0) { failure = Errno.current.description }
         close(fd)
-        if failure == nil && rename(temp, target) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil && rename(temp, target) != 0 { failure = Errno.current.description }
         if let failure {
             unlink(temp)
             throw AtomicFileError(path: path, reason: failure)
@@ -61,7 +61,7 @@ public enum AtomicFile {
             guard lstat(current, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { break }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(current, &buffer, buffer.count - 1)
-            guard n >= 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+            guard n >= 0 else { throw AtomicFileError(path: path, reason: Errno.current.description) }
             let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             current = link.hasPrefix("/") ? link : PathName.parent(of: current) + "/" + link
         }
@@ -92,7 +92,7 @@ extension AtomicFile {
         let parent = PathName.parent(of: path)
         if !parent.isEmpty && parent != path { try makeDirectory(parent, mode: mode) }
         if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw AtomicFileError(path: path, reason: String(cString: strerror(errno)))
+            throw AtomicFileError(path: path, reason: Errno.current.description)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// The names in a directory, from readdir(3), with the system's reason when it cannot be
 /// read ("Permission denied", "Not a directory") rather than Foundation's NSError text.
@@ -11,7 +12,7 @@ public enum DirectoryListing {
 
     /// Every name but `.` and `..`, in no particular order.
     public static func names(of path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+        guard let dir = opendir(path) else { throw Failure(path: path, reason: Errno.current.description) }
         defer { closedir(dir) }
         var out: [String] = []
         while let entry = readdir(dir) {

@@ -1,6 +1,6 @@
-import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// What hvctl remembers about this host between commands: the active driver and, per driver,
 /// what hvctl itself did (so `stop` only stops a daemon hvctl started).
@@ -124,11 +124,11 @@ public struct StateStore: Sendable {
         var st = stat()
         if stat(file, &st) != 0 {
             if errno == ENOENT || errno == ENOTDIR { return HostState() }
-            throw StateError.unreadable(path: file, reason: String(cString: strerror(errno)))
+            throw StateError.unreadable(path: file, reason: Errno.current.description)
         }
         if (st.st_mode & S_IFMT) != S_IFREG { throw StateError.unreadable(path: file, reason: (st.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it is not a regular file") }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw StateError.unreadable(path: file, reason: String(cString: strerror(errno)))
+            throw StateError.unreadable(path: file, reason: Errno.current.description)
         }
         do {
             let decoder = JSONDecoder()
@@ -163,10 +163,15 @@ public struct StateStore: Sendable {
         // Again, now that it exists: judged strictly, so nothing planted while it was being
         // made is used.
         try checkTrusted()
-        let lock = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard lock >= 0 else { throw StateError.unwritable(path: directory + "/.state.lock", reason: String(cString: strerror(errno))) }
-        defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        let lockPath = directory + "/.state.lock"
+        let lock: LockedFile
+        do {
+            lock = try LockedFile.open(lockPath, create: 0o644)
+            try lock.lock()
+        } catch {
+            throw StateError.unwritable(path: lockPath, reason: error.description)
+        }
+        defer { lock.close() }
         var state = try load()
         try change(&state)
         try save(state)

@@ -1,6 +1,6 @@
-import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// An INI file edited in place: setting a key keeps every other line, comment and key as it
 /// was, which is what DevStack's `iniset` promised for nova.conf and what users expect of a
@@ -31,13 +31,13 @@ public struct IniFile: Sendable, Equatable {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ENOENT { return IniFile(text: "") }
-            throw IniFileError("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw IniFileError("cannot read \(path): \(Errno.current.description)")
         }
         guard st.st_mode & S_IFMT == S_IFREG else {
             throw IniFileError("\(path) is \(AtomicFile.kind(st.st_mode)), not an INI file; point --compute-config at a regular file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw IniFileError("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw IniFileError("cannot read \(path): \(Errno.current.description)")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw IniFileError("\(path) is not UTF-8 text; hvctl leaves it as it is")

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// Checks paths against a `TrustPolicy`, from `/` down: every directory on the way and the
 /// final entry must be owned by a trusted user and not be writable by group or others. A
@@ -53,7 +54,7 @@ public struct PathTrust: Sendable {
                 if !problems.isEmpty { throw TrustError.unsafe(what: purpose, problems: problems) }
                 return
             }
-            guard errno == ENOENT else { throw TrustError.unreachable(path: candidate, reason: String(cString: strerror(errno))) }
+            guard errno == ENOENT else { throw TrustError.unreachable(path: candidate, reason: Errno.current.description) }
             candidate = PathName.parent(of: candidate)
             if candidate.isEmpty { candidate = "/" }
         }
@@ -76,7 +77,7 @@ public struct PathTrust: Sendable {
             var dirInfo = stat()
             guard stat(dir, &dirInfo) == 0, visited.insert([UInt64(dirInfo.st_dev), UInt64(dirInfo.st_ino)]).inserted else { continue }
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
-                problems.append(.init(path: dir, reason: "cannot be listed (\(String(cString: strerror(errno))))"))
+                problems.append(.init(path: dir, reason: "cannot be listed (\(Errno.current.description))"))
                 continue
             }
             for name in names {
@@ -163,7 +164,7 @@ public struct PathTrust: Sendable {
         var parentSticky = false
         var links = 0
         var rootInfo = stat()
-        guard lstat("/", &rootInfo) == 0 else { throw TrustError.unreachable(path: "/", reason: String(cString: strerror(errno))) }
+        guard lstat("/", &rootInfo) == 0 else { throw TrustError.unreachable(path: "/", reason: Errno.current.description) }
         if let p = entryProblem("/", rootInfo, final: pending.isEmpty && judged == .entry) { problems.append(p) }
         while let name = pending.popLast() {
             if name == "." || name.isEmpty { continue }
@@ -176,7 +177,7 @@ public struct PathTrust: Sendable {
             let next = current == "/" ? "/" + name : current + "/" + name
             var st = stat()
             guard lstat(next, &st) == 0 else {
-                throw TrustError.unreachable(path: next, reason: String(cString: strerror(errno)))
+                throw TrustError.unreachable(path: next, reason: Errno.current.description)
             }
             let last = pending.isEmpty
             let final = last && judged == .entry
@@ -238,7 +239,7 @@ public struct PathTrust: Sendable {
     static func readLink(_ path: String) throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink(path, &buffer, buffer.count - 1)
-        guard n >= 0 else { throw TrustError.unreachable(path: path, reason: String(cString: strerror(errno))) }
+        guard n >= 0 else { throw TrustError.unreachable(path: path, reason: Errno.current.description) }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

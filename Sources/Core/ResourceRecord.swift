@@ -1,4 +1,3 @@
-import Core
 import FoundationEssentials
 
 /// hvctl's record of one thing it created: written to the state before the create request

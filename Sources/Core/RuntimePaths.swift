@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// Where hvctl keeps what lasts only until reboot: the host lock and the DevStack functions
 /// file in the runtime directory (/run/hvctl, or $HVCTL_RUNTIME_DIR), and the liveness locks
@@ -74,7 +75,7 @@ public enum RuntimePaths {
                 close(fd)
             }
         } else if errno != EEXIST {
-            throw TrustError.unreachable(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
+            throw TrustError.unreachable(path: path, reason: "cannot create it: \(Errno.current.description)")
         }
     }
 }

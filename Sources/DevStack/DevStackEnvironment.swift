@@ -4,6 +4,7 @@ import Glibc
 import Hooks
 import Synchronization
 import Systemd
+import SystemPackage
 
 /// DevStack's environment for one flow, built from the tree as stack.sh builds its own, and
 /// carried from call to call as in one shell (ShellState):
@@ -71,7 +72,7 @@ public struct DevStackEnvironment: Sendable {
             // for TOP_DIR holding links to TOP_DIR's files and the localrc section hvctl extracts.
             for file in ["stackrc", "functions", ".localrc.password"] where file != ".localrc.password" || DevStackTree.isRegularFile(tree.topDir + "/" + file) {
                 guard symlink(tree.topDir + "/" + file, shell.directory + "/" + file) == 0 else {
-                    throw DevStackError.stepFailed("settings", detail: "cannot link \(file): \(String(cString: strerror(errno)))")
+                    throw DevStackError.stepFailed("settings", detail: "cannot link \(file): \(Errno.current.description)")
                 }
             }
             var jobRunner = runner
@@ -128,7 +129,7 @@ public struct DevStackEnvironment: Sendable {
         if lstat(path, &st) != 0 {
             guard user == nil else { return }
             guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-                throw DevStackError.stepFailed("settings", detail: "cannot create DEST \(path): \(String(cString: strerror(errno)))")
+                throw DevStackError.stepFailed("settings", detail: "cannot create DEST \(path): \(Errno.current.description)")
             }
         }
         // At every depth: root runs code from anywhere below (tempest's .tox/bin/pip).
@@ -272,7 +273,7 @@ public struct DevStackEnvironment: Sendable {
         for component in path.split(separator: "/") {
             made += (made == "/" ? "" : "/") + component
             guard mkdir(made, 0o755) == 0 || errno == EEXIST else {
-                throw DevStackError.stepFailed(step, detail: "cannot create \(made): \(String(cString: strerror(errno)))")
+                throw DevStackError.stepFailed(step, detail: "cannot create \(made): \(Errno.current.description)")
             }
         }
     }

@@ -3,6 +3,7 @@ import FoundationEssentials
 import Glibc
 import Hooks
 import Systemd
+import SystemPackage
 
 /// A plugin enabled with `enable_plugin NAME URL [REF]`, at its checkout ($DEST/NAME, as
 /// DevStack's GITDIR has it). Its devstack/override-defaults, devstack/settings and
@@ -45,7 +46,7 @@ public struct DevStackPlugin: Sendable, Equatable, Codable {
                 // stack.sh makes $DEST when it is missing; as root, so does hvctl.
                 guard mkdir(parent, 0o755) == 0 || errno == EEXIST else {
                     throw DevStackError.pluginMissing(
-                        name: entry.name, url: entry.url, directory: directory, reason: "cannot create \(parent): \(String(cString: strerror(errno)))")
+                        name: entry.name, url: entry.url, directory: directory, reason: "cannot create \(parent): \(Errno.current.description)")
                 }
             }
             try trust.verify(parent, as: .directory)

@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// What DevStack's settings decided, as the settings step wrote it for hvctl: NUL-separated
 /// `NAME=value` records. The hooks' user wrote the file, so it is read as untrusted data: a
@@ -27,7 +28,7 @@ public struct DevStackSettings: Sendable, Equatable {
 
     public static func read(_ path: String) throws -> DevStackSettings {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard fd >= 0 else { throw DevStackError.badSettings(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw DevStackError.badSettings(path: path, reason: Errno.current.description) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// What a hook's shell asks the flow's hvctl over the job socket (`hvctl job start|wait`),
 /// one JSON line each way.
@@ -50,7 +51,7 @@ public struct JobResponse: Sendable, Codable, Equatable {
 public enum JobClient {
     public static func send(_ request: JobRequest, socket path: String) throws -> JobResponse {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw JobError.socket(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw JobError.socket(path, Errno.current.description) }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -58,10 +59,10 @@ public enum JobClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard connected == 0 else { throw JobError.socket(path, String(cString: strerror(errno))) }
+        guard connected == 0 else { throw JobError.socket(path, Errno.current.description) }
         var data = try JSONEncoder().encode(request)
         data.append(10)
-        guard JobSocket.writeAll(fd, data) else { throw JobError.socket(path, "cannot send: \(String(cString: strerror(errno)))") }
+        guard JobSocket.writeAll(fd, data) else { throw JobError.socket(path, "cannot send: \(Errno.current.description)") }
         shutdown(fd, Int32(SHUT_WR))
         let answer = JobSocket.readAll(fd, limit: 1 << 20, untilNewline: true)
         guard let response = try? JSONDecoder().decode(JobResponse.self, from: answer) else {

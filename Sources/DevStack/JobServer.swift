@@ -6,6 +6,7 @@ import Hooks
 import PinnedThread
 import Synchronization
 import Systemd
+import SystemPackage
 
 /// inc/async's jobs as units: the flow's hvctl listens on `jobs.sock` in the run's shell
 /// directory, and DevStack's async_run / async_wait (hvctl's versions, defined in the settings
@@ -25,7 +26,7 @@ public final class JobServer: Sendable {
     public static func start(in shell: ShellState, user: String?, runner: HookRunner) throws -> JobServer {
         let path = shell.directory + "/jobs.sock"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw JobError.socket(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw JobError.socket(path, Errno.current.description) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         guard JobSocket.fill(&address, path) else {
@@ -36,7 +37,7 @@ public final class JobServer: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno.current.description
             Glibc.close(fd)
             throw JobError.socket(path, reason)
         }

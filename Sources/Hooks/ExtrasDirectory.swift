@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// An extras.d directory: finds its hooks, orders them, and refuses before anything runs when
 /// one is malformed, reserved, not a regular file, or unsafe.
@@ -49,7 +50,7 @@ public struct ExtrasDirectory: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT { throw HookError.directoryMissing(path) }
-            throw HookError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            throw HookError.unreadable(path: path, reason: Errno.current.description)
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw HookError.notADirectory(path) }
         // Every directory from / down: a user who can rename any of them can swap in hooks
@@ -137,12 +138,12 @@ public struct ExtrasDirectory: Sendable {
     private func checkRegularReadableSafe(_ path: String) throws -> String {
         var link = stat()
         guard lstat(path, &link) == 0 else {
-            throw HookError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            throw HookError.unreadable(path: path, reason: Errno.current.description)
         }
         var info = stat()
         guard stat(path, &info) == 0 else {
             if link.st_mode & S_IFMT == S_IFLNK { throw HookError.notAFile(path: path, kind: "a dangling symlink") }
-            throw HookError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            throw HookError.unreadable(path: path, reason: Errno.current.description)
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
@@ -151,7 +152,7 @@ public struct ExtrasDirectory: Sendable {
         }
         // O_NONBLOCK: if someone swapped a FIFO in since the stat, the open must not hang.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw HookError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw HookError.unreadable(path: path, reason: Errno.current.description) }
         close(fd)
         return try trust.verify(path, as: .file)
     }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 import Hypervisors
 import Systemd
+import SystemPackage
 
 /// Checks each thing hvctl relies on, without changing or starting anything.
 ///
@@ -130,7 +131,7 @@ public struct Doctor: Sendable {
             close(fd)
             return check("kvm", .ok, "\(kvmDevice) is usable: domains can use hardware virtualization")
         }
-        let reason = String(cString: strerror(errno))
+        let reason = Errno.current.description
         return check(
             "kvm", .warn, "\(kvmDevice) is not usable (\(reason)): libvirt domains will run under QEMU emulation, which is slow",
             fix: "enable virtualization (or nested virtualization) for this machine")

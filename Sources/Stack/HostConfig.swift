@@ -3,6 +3,7 @@ import FoundationEssentials
 import Glibc
 import Hooks
 import Hypervisors
+import SystemPackage
 
 /// /etc/hvctl/hvctl.conf (or --config / $HVCTL_CONFIG): defaults for every command, below
 /// command-line options and environment variables.
@@ -158,7 +159,7 @@ public struct HostConfig: Sendable, Equatable {
             throw ConfigError.unreadable(path, reason: "it is a directory")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = access(path, R_OK) == 0 ? "reading it failed" : String(cString: strerror(errno))
+            let reason = access(path, R_OK) == 0 ? "reading it failed" : Errno.current.description
             throw ConfigError.unreadable(path, reason: reason)
         }
         guard let text = String(validating: data, as: UTF8.self) else {

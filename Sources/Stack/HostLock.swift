@@ -1,13 +1,14 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// hvctl's host-wide lock (/run/hvctl/lock, or $HVCTL_RUNTIME_DIR/lock), so two commands that
 /// change the host never interleave. flock(2): the kernel drops it when the holder dies, so
 /// a killed hvctl never leaves the host locked.
 public final class HostLock {
     public let path: String
-    private var fd: Int32 = -1
+    private var file: LockedFile?
 
     public static func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         RuntimePaths.directory(environment) + "/lock"
@@ -25,11 +26,20 @@ public final class HostLock {
         // O_NOFOLLOW in a checked directory: nobody else can put a link or a file of theirs
         // where root opens (and creates) the lock.
         try RuntimePaths.prepare(PathName.parent(of: path), purpose: "take hvctl's host lock")
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
+        let file: LockedFile
+        do {
+            file = try LockedFile.open(path, create: 0o644)
+        } catch {
+            throw LockError.cannotOpen(path, error.description)
+        }
+        self.file = file
         var told = false
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK else { throw LockError.cannotOpen(path, String(cString: strerror(errno))) }
+        while true {
+            do {
+                if try file.tryLock() { break }
+            } catch {
+                throw LockError.cannotOpen(path, error.description)
+            }
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingSpacesAndNewlines()
             guard wait else { throw LockError.busy(holder: holder) }
             if !told {
@@ -38,17 +48,12 @@ public final class HostLock {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        ftruncate(fd, 0)
-        let me = "pid \(getpid())\n"
-        _ = me.withCString { Glibc.write(fd, $0, strlen($0)) }
+        try? file.replaceContents(with: Array("pid \(getpid())\n".utf8))
     }
 
     public func release() {
-        if fd >= 0 {
-            flock(fd, LOCK_UN)
-            close(fd)
-            fd = -1
-        }
+        file?.close()
+        file = nil
     }
 }
 

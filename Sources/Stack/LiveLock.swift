@@ -2,6 +2,7 @@ import Core
 import Systemd
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// A running command's liveness, visible host-wide: `/run/hvctl/live/RUN.lock`, flock(2)ed
 /// by the run for as long as it runs. Units, containers and domains are host-wide, but leases
@@ -12,16 +13,15 @@ import Glibc
 /// run that is over, however it ended.
 public final class LiveLock {
     public let run: String
-    private var fd: Int32
+    /// Opened under a temporary name, held under this one.
+    private let file: LockedFile
     private let path: String
 
-    private init(run: String, fd: Int32, path: String) {
+    private init(run: String, file: LockedFile, path: String) {
         self.run = run
-        self.fd = fd
+        self.file = file
         self.path = path
     }
-
-    deinit { if fd >= 0 { close(fd) } }
 
     static var directory: String { RuntimePaths.liveDirectory }
 
@@ -33,33 +33,35 @@ public final class LiveLock {
         let dir = try RuntimePaths.prepare(directory, purpose: "record that this run is going")
         let temp = dir + "/.\(run).lock.\(getpid()).tmp"
         unlink(temp)
-        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw LeaseError.unwritable(temp, String(cString: strerror(errno))) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, link(temp, dir + "/\(run).lock") == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
+        let file: LockedFile
+        do {
+            file = try LockedFile.open(temp, create: 0o644, exclusive: true)
+        } catch {
+            throw LeaseError.unwritable(temp, error.description)
+        }
+        guard (try? file.tryLock()) == true, link(temp, dir + "/\(run).lock") == 0 else {
+            let reason = Errno.current.description
+            file.close()
             unlink(temp)
             throw LeaseError.unwritable(path(run), reason)
         }
         unlink(temp)
-        return LiveLock(run: run, fd: fd, path: dir + "/\(run).lock")
+        return LiveLock(run: run, file: file, path: dir + "/\(run).lock")
     }
 
     /// The run is over: the file goes, then the lock.
     public func release() {
-        guard fd >= 0 else { return }
+        guard file.isOpen else { return }
         unlink(path)
-        close(fd)
-        fd = -1
+        file.close()
     }
 
     /// Whether `run` is going somewhere on this host.
     public static func isHeld(_ run: String) -> Bool {
-        let fd = open(path(run), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 { return false }
-        return errno == EWOULDBLOCK
+        guard let file = try? LockedFile.open(path(run), writable: false) else { return false }
+        defer { file.close() }
+        // Free (we got it), or an error other than "held": not going.
+        return (try? file.tryLock(shared: true)) == false
     }
 
     /// Whether any run but those in `except` is going on this host.

@@ -4,6 +4,7 @@ import Glibc
 import Hypervisors
 import PinnedThread
 import Systemd
+import SystemPackage
 
 /// The lease of one hvctl command that creates resources: `<state dir>/runs/<run>.lease`,
 /// flock(2)-locked by that command for as long as it runs.
@@ -39,21 +40,17 @@ public final class RunLease {
 
     public let info: Info
     public let path: String
-    private var fd: Int32
+    /// Closing it without `finish()` (a lease left by a crash of this very process) leaves
+    /// the file, which is what marks the run dead.
+    private let file: LockedFile
     /// The same run's host-wide liveness, for hvctl commands using other state directories.
     private let live: LiveLock
 
-    private init(info: Info, path: String, fd: Int32, live: LiveLock) {
+    private init(info: Info, path: String, file: LockedFile, live: LiveLock) {
         self.info = info
         self.path = path
-        self.fd = fd
+        self.file = file
         self.live = live
-    }
-
-    /// Closing without `finish()` (a lease left by a crash of this very process) leaves the
-    /// file, which is what marks the run dead.
-    deinit {
-        if fd >= 0 { close(fd) }
     }
 
     public static func directory(_ store: StateStore) -> String { store.directory + "/runs" }
@@ -75,33 +72,35 @@ public final class RunLease {
         // Made under a temporary name, locked and written, then renamed into place: a lease
         // is never seen unlocked or empty while its run is alive.
         let temp = dir + "/.\(info.run).lease.\(getpid()).tmp"
-        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else {
+        let file: LockedFile
+        do {
+            file = try LockedFile.open(temp, create: 0o644, exclusive: true)
+        } catch {
             live.release()
-            throw LeaseError.unwritable(temp, String(cString: strerror(errno)))
+            throw LeaseError.unwritable(temp, error.description)
         }
-        func fail(_ what: String) -> LeaseError {
-            let error = LeaseError.unwritable(path, "\(what): \(String(cString: strerror(errno)))")
-            close(fd)
+        func fail(_ what: String, _ error: Errno) -> LeaseError {
+            file.close()
             unlink(temp)
             live.release()
-            return error
+            return LeaseError.unwritable(path, "\(what): \(error)")
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw fail("flock") }
-        if let data = try? Self.encoder.encode(info) {
-            data.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        do {
+            guard try file.tryLock() else { throw fail("flock", .wouldBlock) }
+        } catch let error as Errno {
+            throw fail("flock", error)
         }
-        guard link(temp, path) == 0 else { throw fail("cannot take the name (is run \(info.run) already going?)") }
+        if let data = try? Self.encoder.encode(info) { try? file.replaceContents(with: data) }
+        guard link(temp, path) == 0 else { throw fail("cannot take the name (is run \(info.run) already going?)", .current) }
         unlink(temp)
-        return RunLease(info: info, path: path, fd: fd, live: live)
+        return RunLease(info: info, path: path, file: file, live: live)
     }
 
     /// The run ended: remove the file, then release the lock.
     public func finish() {
-        guard fd >= 0 else { return }
+        guard file.isOpen else { return }
         unlink(path)
-        close(fd)
-        fd = -1
+        file.close()
         live.release()
     }
 
@@ -171,34 +170,26 @@ public final class RunLease {
     /// the run goes unwatched: until the lease appears, the owner's life is watched.
     public static func awaitEnd(of run: String, owner: ProcessIdentity, store: StateStore) async -> DeadRun? {
         let path = path(run, store)
-        var fd = open(path, O_RDWR | O_CLOEXEC)
-        while fd < 0 {
+        var file = try? LockedFile.open(path)
+        while file == nil {
             if !owner.isAlive {
                 // It may have taken the lease just before dying: one last look.
-                fd = open(path, O_RDWR | O_CLOEXEC)
-                if fd < 0 { return nil }
+                file = try? LockedFile.open(path)
                 break
             }
             try? await Task.sleep(for: .milliseconds(10))
-            fd = open(path, O_RDWR | O_CLOEXEC)
+            file = try? LockedFile.open(path)
         }
-        return await lockWhenFree(fd, path: path, run: run)
+        guard let file else { return nil }
+        return await lockWhenFree(file, run: run)
     }
 
-    private static func lockWhenFree(_ fd: Int32, path: String, run: String) async -> DeadRun? {
-        // A blocking flock on a thread of its own: the cooperative pool must not block.
-        let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            DetachedThread.start(name: "hvctl-lease") {
-                var r: Int32
-                repeat { r = flock(fd, LOCK_EX) } while r != 0 && errno == EINTR
-                done.resume(returning: r == 0)
-            }
-        }
-        guard locked, !isUnlinked(fd, path: path) else {
-            close(fd)
+    private static func lockWhenFree(_ file: LockedFile, run: String) async -> DeadRun? {
+        guard (try? await file.lockWaiting()) != nil, file.isStillNamed else {
+            file.close()
             return nil
         }
-        return DeadRun(info: readInfo(fd, run: run), path: path, fd: fd)
+        return DeadRun(info: readInfo(file, run: run), file: file)
     }
 
     enum Claim {
@@ -211,45 +202,26 @@ public final class RunLease {
     }
 
     static func claim(_ path: String, run: String) -> Claim {
-        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return .gone }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let info = readInfo(fd, run: run)
-            close(fd)
+        guard let file = try? LockedFile.open(path) else { return .gone }
+        guard (try? file.tryLock()) == true else {
+            let info = readInfo(file, run: run)
+            file.close()
             // A run holds its liveness lock from before it takes the lease until after it
             // lets it go; without it, whoever holds the lease is settling a dead run.
             return LiveLock.isHeld(run) ? .live(info) : .reaping(info)
         }
-        // Removed between our open and our lock: that run just ended normally.
-        if isUnlinked(fd, path: path) {
-            close(fd)
+        // Removed between our open and our lock (compared by device and inode): that run
+        // just ended normally.
+        guard file.isStillNamed else {
+            file.close()
             return .gone
         }
-        return .dead(DeadRun(info: readInfo(fd, run: run), path: path, fd: fd))
-    }
-
-    /// The lease was removed (its run ended) if the path no longer names the file we hold.
-    /// Compared by device and inode, not link count: on NFS an unlinked open file lives on
-    /// under another name with a link count of 1.
-    private static func isUnlinked(_ fd: Int32, path: String) -> Bool {
-        var held = stat()
-        var named = stat()
-        guard fstat(fd, &held) == 0, stat(path, &named) == 0 else { return true }
-        return held.st_dev != named.st_dev || held.st_ino != named.st_ino
+        return .dead(DeadRun(info: readInfo(file, run: run), file: file))
     }
 
     /// The lease's content, or what the file name alone tells when it is short or garbled.
-    static func readInfo(_ fd: Int32, run: String) -> Info {
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var offset: off_t = 0
-        while true {
-            let n = pread(fd, &buffer, buffer.count, offset)
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-            offset += off_t(n)
-            if data.count > 65536 { break }
-        }
+    static func readInfo(_ file: LockedFile, run: String) -> Info {
+        let data = Data(file.contents())
         if let info = try? decoder.decode(Info.self, from: data), info.run == run { return info }
         // Garbled, or from an hvctl before leases had `endpoints`: the run id from the name
         // and the default endpoints, the only ones it could name without being configured.

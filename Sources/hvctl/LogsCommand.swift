@@ -4,6 +4,7 @@ import Glibc
 import Hypervisors
 import Stack
 import Systemd
+import SystemPackage
 
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -151,7 +152,7 @@ struct LogsCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             let underlying = (error as? CocoaError)?.underlying as? POSIXError
-            throw LogError.exportUnwritable(path, reason: underlying.map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)")
+            throw LogError.exportUnwritable(path, reason: underlying.map { Errno(rawValue: $0.code.rawValue).description } ?? "\(error)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Core
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// A container's stdin, stdout and stderr through the Engine API's attach: the daemon answers
 /// `POST /containers/ID/attach` with `101 UPGRADED` and the connection then carries raw bytes,
@@ -18,7 +19,7 @@ public final class EngineAttachment: Sendable {
     /// Connects and asks to attach; the daemon's answer must come within `timeout`.
     static func open(socket: String, apiVersion: String, container: String, timeout: Duration) throws -> EngineAttachment {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw EngineError.unreachable(socket: socket, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw EngineError.unreachable(socket: socket, reason: Errno.current.description) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let path = Array(socket.utf8)
@@ -31,7 +32,7 @@ public final class EngineAttachment: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno.current.description
             close(fd)
             throw EngineError.unreachable(socket: socket, reason: reason)
         }

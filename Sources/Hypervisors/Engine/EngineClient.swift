@@ -3,6 +3,7 @@ import FoundationEssentials
 import Glibc
 import NIOCore
 import NIOHTTP1
+import SystemPackage
 
 /// A client of the Docker Engine API over its Unix socket.
 ///
@@ -91,7 +92,7 @@ public struct EngineClient: Sendable {
         // otherwise wait out the timeout and end as "Connection refused".
         var st = stat()
         guard stat(socketPath, &st) == 0 else {
-            throw EngineError.unreachable(socket: socketPath, reason: errno == ENOENT ? "no such socket (is docker.service running?)" : String(cString: strerror(errno)))
+            throw EngineError.unreachable(socket: socketPath, reason: errno == ENOENT ? "no such socket (is docker.service running?)" : Errno.current.description)
         }
         guard st.st_mode & S_IFMT == S_IFSOCK else {
             throw EngineError.unreachable(socket: socketPath, reason: "it is not a socket (it is \(AtomicFile.kind(st.st_mode))); pass --docker-socket with the Engine's socket")

@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOHTTP1
+import SystemPackage
 
 /// Why an HTTP exchange over a Unix socket failed, in terms a caller can act on.
 public enum UnixHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -37,7 +38,7 @@ public enum UnixHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case HTTPParserError.invalidEOFState: self = .closedEarly
         case let error as HTTPParserError: self = .notHTTP(reason: "\(error)")
         case is CancellationError: self = .cancelled
-        case let error as IOError: self = .connection(reason: String(cString: strerror(error.errnoCode)))
+        case let error as IOError: self = .connection(reason: Errno(rawValue: error.errnoCode).description)
         case ChannelError.eof, ChannelError.ioOnClosedChannel, ChannelError.outputClosed, ChannelError.alreadyClosed:
             self = .closedEarly
         default: self = .connection(reason: "\(error)")

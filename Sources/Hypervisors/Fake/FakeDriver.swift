@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// DevStack's `fake` driver: every verb succeeds without a hypervisor, and each call is
 /// recorded (one JSON line in <state dir>/fake-calls.log) so tests and CI pipelines can run
@@ -26,10 +27,10 @@ public struct FakeDriver: Hypervisor {
         let path = context.state.directory + "/fake-calls.log"
         try AtomicFile.makeDirectory(context.state.directory)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw StateError.unwritable(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw StateError.unwritable(path: path, reason: Errno.current.description) }
         defer { close(fd) }
         if let failed = FileDescriptorWriting.writeAll(fd, Array(line)) {
-            throw StateError.unwritable(path: path, reason: String(cString: strerror(failed)))
+            throw StateError.unwritable(path: path, reason: Errno(rawValue: failed).description)
         }
     }
 

@@ -2,6 +2,7 @@ import Core
 import FoundationEssentials
 import Glibc
 import Systemd
+import SystemPackage
 
 /// The libvirt driver: libvirtd through systemd (its units) and libvirt's C API (everything
 /// else). Never virsh.
@@ -50,7 +51,7 @@ public struct LibvirtDriver: Hypervisor {
             type = "kvm"
         } else {
             type = "qemu"
-            context.progress("WARNING: Switching to QEMU: /dev/kvm is not usable (\(String(cString: strerror(errno)))); domains will be emulated, slowly")
+            context.progress("WARNING: Switching to QEMU: /dev/kvm is not usable (\(Errno.current.description)); domains will be emulated, slowly")
         }
         var ini = try IniFile.load(context.settings.computeConfig)
         ini.set("DEFAULT", "compute_driver", computeDriver)
