@@ -5,6 +5,8 @@ public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
     case directoryMissing(String)
     case notADirectory(String)
     case unreadable(path: String, reason: String)
+    /// hvctl's own file for the hooks (the runtime script, a run's shell state) could not be made.
+    case unwritable(path: String, reason: String)
     case malformedName(path: String, reason: String)
     case reservedPrefix(path: String, order: Int)
     case notAFile(path: String, kind: String)
@@ -25,6 +27,8 @@ public enum HookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(shown(path)) is not a directory (pass --extras-dir with the extras.d directory)"
         case .unreadable(let path, let reason):
             return "cannot read \(shown(path)): \(reason)"
+        case .unwritable(let path, let reason):
+            return "cannot write \(shown(path)): \(reason)"
         case .malformedName(let path, let reason):
             return "\(shown(path)) is not a valid hook name: \(reason); rename it to NN-name.sh (NN 10-89) or so it no longer ends in .sh"
         case .reservedPrefix(let path, let order):

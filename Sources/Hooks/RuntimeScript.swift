@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// A file of hvctl's own shell code in the runtime directory, which hook units source as
 /// root (or as --user): the DevStack functions, the shell-state prelude, the steps that build
@@ -30,13 +31,13 @@ public struct RuntimeScript: Sendable {
         let temp = dir + "/.\(PathName.last(of: target)).\(getpid()).tmp"
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw HookError.unreadable(path: temp, reason: "cannot write: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw HookError.unwritable(path: temp, reason: Errno.current.description) }
         let ok = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) == $0.count } && fchmod(fd, 0o644) == 0
         close(fd)
         guard ok, rename(temp, target) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno.current.description
             unlink(temp)
-            throw HookError.unreadable(path: target, reason: "cannot write: \(reason)")
+            throw HookError.unwritable(path: target, reason: reason)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Core
 import FoundationEssentials
 import Glibc
+import SystemPackage
 
 /// DevStack mode: the shell state stack.sh keeps in its one bash process, carried from unit to
 /// unit. Every call sources the prelude first, which loads the state the call before it left
@@ -27,7 +28,7 @@ public actor ShellState {
         let parent = try RuntimePaths.prepare(RuntimePaths.directory(environment) + "/shell", purpose: "keep the hooks' shell state")
         let path = parent + "/" + name
         guard mkdir(path, 0o700) == 0 else {
-            throw HookError.unreadable(path: path, reason: "cannot create the run's shell state directory: \(String(cString: strerror(errno)))")
+            throw HookError.unwritable(path: path, reason: "the run's shell state directory: \(Errno.current.description)")
         }
         return ShellState(directory: path)
     }
@@ -40,9 +41,9 @@ public actor ShellState {
         let gid = entry.pointee.pw_gid
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0, fchown(fd, uid, gid) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno.current.description
             if fd >= 0 { close(fd) }
-            throw HookError.unreadable(path: directory, reason: "cannot give it to \(user): \(reason)")
+            throw HookError.unwritable(path: directory, reason: "cannot give it to \(user): \(reason)")
         }
         close(fd)
     }

@@ -1,6 +1,7 @@
 /// A driver verb that could not be done, and what to do about it.
 public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unknownDriver(String, known: [String])
+    /// `source`: where the name came from ("--driver", "VIRT_DRIVER", "the DRIVER argument").
+    case unknownDriver(String, known: [String], source: String? = nil)
     case notInstalled(driver: String, install: String)
     case daemonStopped(driver: String, detail: String, start: String)
     case timedOut(String, after: Duration)
@@ -13,12 +14,25 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
     case badSetting(driver: String, key: String, takes: String?)
     /// What a driver cannot do at all (instances of a script driver).
     case notSupported(String)
-    case failed(String)
+    /// An option's value the driver cannot take (--memory out of range, a relative path).
+    case badRequest(String)
+    /// A file the driver needs but cannot use as it is (a disk image, a kernel, busybox).
+    case unusableFile(String)
+    /// Something of someone else's is in the way (a libvirt network or pool hvctl did not make).
+    case conflict(String)
+    /// The instance exists but is not running, and the verb needs it to.
+    case notRunning(String)
+    /// An image an instance or the base needs is not in the engine (hvctl never pulls).
+    case imageMissing(String)
+    /// The hypervisor's daemon (or its package) did not do what systemd or apt was asked.
+    case daemonFailed(String)
+    /// A hypervisor script's verb failed or could not be run.
+    case scriptFailed(String)
 
     public var description: String {
         switch self {
-        case .unknownDriver(let name, let known):
-            return "unknown driver '\(name)'; known drivers: \(known.joined(separator: ", "))"
+        case .unknownDriver(let name, let known, let source):
+            return "unknown driver '\(name)'\(source.map { " (from \($0))" } ?? ""); known drivers: \(known.joined(separator: ", "))"
         case .notInstalled(let driver, let install):
             return "\(driver) is not installed; install it with `\(install)` (or let hvctl do it: --install-packages)"
         case .daemonStopped(let driver, let detail, let start):
@@ -37,9 +51,8 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(key) in [\(driver)] takes \(takes)"
         case .badSetting(let driver, let key, nil):
             return "unknown setting '\(key)' in [\(driver)]"
-        case .notSupported(let message):
-            return message
-        case .failed(let message):
+        case .notSupported(let message), .badRequest(let message), .unusableFile(let message), .conflict(let message),
+            .notRunning(let message), .imageMissing(let message), .daemonFailed(let message), .scriptFailed(let message):
             return message
         }
     }

@@ -79,10 +79,10 @@ public struct SystemdDaemon: Sendable {
         guard job.succeeded else {
             if !wasUp { try? context.state.update { $0[driver: driver].startedByHvctl = false } }
             if (try? await context.systemd.unit(service))?.result == "start-limit-hit" {
-                throw HypervisorError.failed(
+                throw HypervisorError.daemonFailed(
                     "systemd refuses to start \(service) again so soon (start-limit-hit); wait a minute, or run `systemctl reset-failed \(service)`")
             }
-            throw HypervisorError.failed("starting \(service) ended '\(job.result)'; see `journalctl -u \(service)`")
+            throw HypervisorError.daemonFailed("starting \(service) ended '\(job.result)'; see `journalctl -u \(service)`")
         }
         let deadline = began.advanced(by: context.settings.startTimeout)
         var nextNote = began.advanced(by: .seconds(5))
@@ -108,7 +108,7 @@ public struct SystemdDaemon: Sendable {
     public func stopUnits(_ context: DriverContext) async throws {
         for unit in sockets + [service] {
             let job = try await context.systemd.stop(unit, timeout: .seconds(120))
-            guard job.succeeded else { throw HypervisorError.failed("stopping \(unit) ended '\(job.result)'") }
+            guard job.succeeded else { throw HypervisorError.daemonFailed("stopping \(unit) ended '\(job.result)'") }
         }
         try forgetStart(context)
     }

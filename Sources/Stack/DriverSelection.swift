@@ -16,24 +16,28 @@ public struct DriverSelection: Sendable, Equatable {
 
     /// `scripts`: the script drivers found (ScriptDriverDirectory), known too.
     public static func resolve(
-        flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil,
+        flag: String?, flagSource: String = "--driver", environment: [String: String], state: HostState? = nil, configured: String? = nil,
         scripts: [String: ScriptDriver] = [:]
     ) throws -> DriverSelection {
-        let choice = preferred(flag: flag, environment: environment, state: state, configured: configured)
-        guard isKnown(choice.name, scripts: scripts) else { throw StackError.unknownDriver(choice.name, source: choice.source) }
-        return choice
+        try checked(preferred(flag: flag, flagSource: flagSource, environment: environment, state: state, configured: configured), scripts: scripts)
     }
 
-    static func isKnown(_ name: String, scripts: [String: ScriptDriver]) -> Bool {
-        (try? Drivers.named(name, scripts: scripts)) != nil
+    /// `choice` when it names a driver hvctl knows; else the error says where the name came from.
+    public static func checked(_ choice: DriverSelection, scripts: [String: ScriptDriver] = [:]) throws -> DriverSelection {
+        do {
+            _ = try Drivers.named(choice.name, scripts: scripts)
+        } catch HypervisorError.unknownDriver(let name, let known, _) {
+            throw HypervisorError.unknownDriver(name, known: known, source: choice.source)
+        }
+        return choice
     }
 
     /// The choice before it is checked against the known drivers: in DevStack mode it is only
     /// stackrc's default, which local.conf may override.
     public static func preferred(
-        flag: String?, environment: [String: String], state: HostState? = nil, configured: String? = nil
+        flag: String?, flagSource: String = "--driver", environment: [String: String], state: HostState? = nil, configured: String? = nil
     ) -> DriverSelection {
-        if let flag { return DriverSelection(name: flag, source: "--driver") }
+        if let flag { return DriverSelection(name: flag, source: flagSource) }
         if let env = environment["VIRT_DRIVER"], !env.isEmpty { return DriverSelection(name: env, source: "VIRT_DRIVER") }
         if let active = state?.activeDriver { return DriverSelection(name: active, source: "the active driver") }
         if let configured { return DriverSelection(name: configured, source: "the configuration") }
@@ -44,7 +48,6 @@ public struct DriverSelection: Sendable, Equatable {
     /// local.conf wins over the environment's, as in DevStack.
     public static func fromDevStack(_ name: String, preferred: DriverSelection, scripts: [String: ScriptDriver] = [:]) throws -> DriverSelection {
         let source = name == preferred.name ? preferred.source : "VIRT_DRIVER in local.conf"
-        guard isKnown(name, scripts: scripts) else { throw StackError.unknownDriver(name, source: source) }
-        return DriverSelection(name: name, source: source)
+        return try checked(DriverSelection(name: name, source: source), scripts: scripts)
     }
 }

@@ -27,49 +27,68 @@ public struct DriverSwitch: Sendable {
 
     public func plan() throws -> [String] {
         let old = try new.session.context.state.load().activeDriver
-        guard let old, old != new.session.driver.name else { return try new.plan("stack") }
+        guard let old, old != new.session.driver.name else { return try new.plan(.stack) }
         let leaving = try oldFlow(old)
-        return try leaving.plan(clean ? "clean" : "unstack") + (try new.plan("stack"))
+        return try leaving.plan(leavingFlow) + (try new.plan(.stack))
     }
 
+    var leavingFlow: Flow { clean ? .clean : .unstack }
+
+    /// Throws `FlowError.switchFailed` when the new driver failed (saying whether the old one
+    /// is back).
     public func run() async throws {
+        if let failure = try await perform().failure { throw failure }
+    }
+
+    /// Switches and says what each flow did; a failure of the new driver is in the result.
+    public func perform() async throws -> SwitchResult {
         let state = new.session.context.state
-        guard let old = try state.load().activeDriver, old != new.session.driver.name else {
-            try await new.run("stack")
-            return
+        let to = new.session.driver.name
+        guard let old = try state.load().activeDriver, old != to else {
+            let stacked = try await new.perform(.stack)
+            return SwitchResult(from: nil, to: to, flows: [stacked], failure: stacked.error)
         }
+        var result = SwitchResult(from: old, to: to)
         let leaving = try oldFlow(old)
-        new.onEvent(.step("leave \(old)"))
+        new.onEvent(.leaving(old))
         do {
-            try await leaving.run(clean ? "clean" : "unstack")
-        } catch let error as FlowError {
+            let left = try await leaving.perform(leavingFlow)
+            result.flows.append(left)
             // Cleanup never gives up early; the new driver still comes up.
+            if let error = left.error { new.session.context.progress("leaving \(old) was not clean: \(error)") }
+        } catch {
             new.session.context.progress("leaving \(old) was not clean: \(error)")
         }
         try state.update { $0.activeDriver = nil }
+        // Any error of the new driver rolls back: a failed step, or one that kept the flow
+        // from running or being recorded.
+        let failedAt: (step: String, detail: String)
         do {
-            try await new.run("stack")
-        } catch let error as FlowError {
-            guard case .stepFailed(_, _, let step, let detail) = error else { throw error }
-            new.onEvent(.step("roll back to \(old)"))
-            _ = try? await new.session.driver.stop(new.session.context, force: false)
-            do {
-                var back = leaving
-                back.recordSuffix = "-rollback"
-                try await back.run("stack")
-                throw FlowError.switchFailed(to: new.session.driver.name, step: step, detail: detail, rolledBackTo: old, rollbackProblem: nil)
-            } catch let rollback as FlowError where !(rollback.isSwitchFailure) {
-                try? state.update { $0.activeDriver = nil }
-                throw FlowError.switchFailed(
-                    to: new.session.driver.name, step: step, detail: detail, rolledBackTo: nil, rollbackProblem: "\(rollback)")
-            }
+            let stacked = try await new.perform(.stack)
+            result.flows.append(stacked)
+            guard let failed = stacked.firstFailure else { return result }
+            failedAt = (failed.step.description, failed.outcome.detail ?? "failed")
+        } catch {
+            failedAt = ("stack", "\(error)")
         }
-    }
-}
-
-extension FlowError {
-    var isSwitchFailure: Bool {
-        if case .switchFailed = self { return true }
-        return false
+        new.onEvent(.rollingBack(to: old))
+        _ = try? await new.session.driver.stop(new.session.context, force: false)
+        var back = leaving
+        back.recordSuffix = "-rollback"
+        var problem: String?
+        do {
+            let restacked = try await back.perform(.stack)
+            result.flows.append(restacked)
+            problem = restacked.error?.description
+        } catch {
+            problem = "\(error)"
+        }
+        if problem == nil {
+            result.rolledBackTo = old
+        } else {
+            try? state.update { $0.activeDriver = nil }
+        }
+        result.failure = .switchFailed(to: to, step: failedAt.step, detail: failedAt.detail, rolledBackTo: result.rolledBackTo, rollbackProblem: problem)
+        return result
     }
 }

@@ -32,6 +32,8 @@ public enum FlowSetup {
             }
         }
         do {
+            // A driver named on the command line is checked as it was given (the DRIVER argument).
+            if selection == nil && driver != nil { selection = try DriverSelection.checked(preferred, scripts: scripts) }
             let session = try await DriverSession.open(
                 driverName: driver, settings: settings, run: run, selection: selection, scripts: scripts, progress: progress)
             return (session, start)

@@ -48,7 +48,7 @@ struct ScriptVerbUnits: ScriptVerbRunner {
         if verb == .configure, runner.options.user == nil {
             // Fails closed: a root run that cannot say where configure writes does not run it.
             guard let target = devstack == nil ? computeConfig : devstack?.novaConf, target.hasPrefix("/") else {
-                throw HypervisorError.failed("\(verb.function) of \(driver.path) not run: hvctl does not know an absolute NOVA_CONF to check before root writes it")
+                throw HypervisorError.scriptFailed("\(verb.function) of \(driver.path) not run: hvctl does not know an absolute NOVA_CONF to check before root writes it")
             }
             var trust = self.trust
             trust.purpose = "let \(driver.path) write NOVA_CONF as root (run with --user, or name its owner in trusted_users)"
@@ -74,7 +74,7 @@ struct ScriptVerbUnits: ScriptVerbRunner {
         if report.interrupted { throw CancellationError() }
         if let failed = report.hooks.first(where: { !$0.succeeded }) {
             let last = failed.lastLines?.last.map { ": \($0)" } ?? ""
-            throw HypervisorError.failed("\(verb.function) of \(driver.path) \(failed.result)\(last); see `journalctl -u \(failed.unit)`")
+            throw HypervisorError.scriptFailed("\(verb.function) of \(driver.path) \(failed.result)\(last); see `journalctl -u \(failed.unit)`")
         }
     }
 }

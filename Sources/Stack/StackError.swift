@@ -1,6 +1,7 @@
+import Systemd
+
 /// Errors of hvctl's own flows, each worded as what failed and what to do.
 public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unknownDriver(String, source: String)
     case timedOut(String, after: Duration)
     case invalidValue(String, String, expected: String)
     /// The flow's job server said no (a bad name, a job of that name running already, …).
@@ -8,10 +9,8 @@ public enum StackError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownDriver(let name, let source):
-            return "unknown driver '\(name)' (from \(source)); known drivers: \(DriverSelection.known.joined(separator: ", "))"
         case .timedOut(let what, let after):
-            return "\(what) did not answer within \(after)"
+            return "\(what) did not answer within \(after.formattedSeconds)"
         case .invalidValue(let name, let value, let expected):
             return "invalid \(name) '\(value)': expected \(expected)"
         case .jobRefused(let reason):

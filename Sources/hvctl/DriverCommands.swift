@@ -75,13 +75,13 @@ struct StartCommand: AsyncParsableCommand {
         settings.baseRootfs = rootfs
         let flow = try await options.flow(driver: driver, settings: settings)
         let session = flow.session
+        let json = options.output == .json
         if options.dryRun {
             // Looks only: status starts nothing and records nothing.
-            if try await session.driver.status(session.context).running {
-                say("\(session.driver.name) is already running: start would make it the active driver and run no hooks")
-            } else {
-                try flow.plan("stack").forEach(say)
-            }
+            let running = try await session.driver.status(session.context).running
+            options.printPlan(
+                "start", driver: session.driver.name,
+                running ? ["\(session.driver.name) is already running: start would make it the active driver and run no hooks"] : try flow.plan(.stack))
             return
         }
         // Already up: the quick no-op, no hooks; it still becomes the active driver. Under
@@ -89,13 +89,21 @@ struct StartCommand: AsyncParsableCommand {
         let lock = try await options.hostLock()
         if try await flow.activateIfRunning() {
             lock.release()
-            say("\(session.driver.name) is already running; it is the active driver")
+            if json {
+                printJSON(FlowResult.alreadyRunning(session.driver.name, run: session.context.run.value))
+            } else {
+                say("\(session.driver.name) is already running; it is the active driver")
+            }
             return
         }
         let clock = ContinuousClock()
         let began = clock.now
-        try await options.locked(flow, "start", held: lock) { try await flow.run("stack") }
-        say("\(session.driver.name) started in \((clock.now - began).inSeconds.fixed(1)) s; it is the active driver")
+        try await options.locked(flow, "start", held: lock) {
+            let result = try await flow.perform(.stack)
+            if json { printJSON(result) }
+            if let error = result.error { throw error }
+        }
+        if !json { say("\(session.driver.name) started in \((clock.now - began).inSeconds.fixed(1)) s; it is the active driver") }
     }
 }
 
@@ -131,14 +139,8 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         var settings = options.driverOptions.settings
         if let grace { settings.stopGrace = .seconds(grace) }
-        var flow = try await options.flow(driver: driver, settings: settings)
-        flow.force = force
-        if options.dryRun {
-            try flow.plan("unstack").forEach(say)
-            return
-        }
-        let unstack = flow
-        try await options.locked(flow, "stop") { try await unstack.run("unstack") }
+        let force = self.force
+        try await FlowRunner.run(.unstack, driver: driver, options: options, settings: settings, command: "stop") { $0.force = force }
     }
 }
 

@@ -17,29 +17,49 @@ struct FlowOptions: ParsableArguments {
     @Flag(help: "Fail at once if another hvctl command is changing this host, instead of waiting.")
     var noWait = false
 
+    @Option(
+        name: .shortAndLong,
+        help: "text, or json: one object at the end on stdout (each step with its outcome, whether it changed the host, its hooks), the progress lines on stderr.")
+    var output: OutputFormat = .text
+
+    /// Where the progress lines go: stdout, or stderr when stdout carries the JSON.
+    var show: @Sendable (String) -> Void {
+        if output == .json { return { line in StandardStream.error.write(line + "\n") } }
+        return { say($0) }
+    }
+
+    /// --dry-run's plan: the lines, or with -o json one object listing them.
+    func printPlan(_ flow: String, driver: String, _ lines: [String]) {
+        guard output == .json else { return lines.forEach(say) }
+        printJSON(PlannedFlow(flow: flow, driver: driver, plan: lines))
+    }
+
     /// The session for `driver` and the hooks, with hook lines and steps printed as they go.
     func flow(driver: String?, settings: DriverSettings? = nil) async throws -> StackFlow {
         let config = try Invocation.config()
         let environment = Invocation.environment(config)
         let preferred = DriverSelection.preferred(
-            flag: driver, environment: environment, state: try StateStore.fromEnvironment(environment).load(), configured: config.virtDriver)
+            flag: driver, flagSource: "the DRIVER argument", environment: environment, state: try StateStore.fromEnvironment(environment).load(), configured: config.virtDriver)
         var hooks = try hookOptions.phase(.unstack, driver: preferred, config: config, environment: environment)
         let (session, start) = try await FlowSetup.open(
             driver: driver, preferred: preferred, hooks: hooks, settings: settings ?? driverOptions.settings, dryRun: dryRun,
-            onHook: { say("   " + HookLines.render($0).replacingEvery("\n", with: "\n   ")) }, progress: note)
+            onHook: { [show] in show("   " + HookLines.render($0).replacingEvery("\n", with: "\n   ")) }, progress: note)
         hooks.driver = session.selection
         let explicit = hookOptions.extras.extrasDir != nil || !(environment["HVCTL_EXTRAS_DIR"] ?? "").isEmpty
+        let show = self.show
         var flow = StackFlow(session: session, hooks: hooks, hooksOptional: !explicit) { event in
             switch event {
-            case .step(let name): say("-> \(name)")
-            case .stepDone(let name, let ok, let seconds, let detail):
-                if !ok { say("FAIL  \(name)  \(seconds.fixed(2)) s: \(detail ?? "")") }
-            case .hook(let outcome): say("   " + HookLines.render(outcome).replacingEvery("\n", with: "\n   "))
+            case .step(let step): show("-> \(step)")
+            case .stepDone(let done):
+                if !done.outcome.succeeded { show("FAIL  \(done.step)  \(done.seconds.fixed(2)) s: \(done.outcome.detail ?? "")") }
+            case .hook(let outcome): show("   " + HookLines.render(outcome).replacingEvery("\n", with: "\n   "))
             case .stopped(let result):
                 var line = "\(session.driver.name): stopped \(result.stoppedInstances) instance\(result.stoppedInstances == 1 ? "" : "s")"
                 line += result.stoppedDaemon ? " and the daemon" : ""
-                say(line)
+                show(line)
                 if let n = result.note { note(n) }
+            case .leaving(let old): show("-> leave \(old)")
+            case .rollingBack(let old): show("-> roll back to \(old)")
             }
         }
         flow.devstackStart = start
@@ -54,7 +74,7 @@ struct FlowOptions: ParsableArguments {
         _ body: @escaping @Sendable () async throws -> Void
     ) async throws {
         // A bad extras.d is refused before the run takes its lease and reaper.
-        _ = try flow.plan("stack")
+        _ = try flow.plan(.stack)
         let lock: HostLock
         if let held { lock = held } else { lock = try await hostLock() }
         defer { lock.release() }
@@ -92,7 +112,7 @@ struct StackCommand: FlowCommand {
               hvctl stack docker --extras-dir ./extras.d
               hvctl stack --top-dir /opt/stack/devstack --dry-run
             """)
-    static let flow = "stack"
+    static let flow = Flow.stack
     @Argument(help: "The driver (default: $VIRT_DRIVER, else the active driver, else libvirt).") var driver: String?
     @OptionGroup var options: FlowOptions
 }
@@ -100,7 +120,7 @@ struct StackCommand: FlowCommand {
 struct UnstackCommand: FlowCommand {
     static let configuration = CommandConfiguration(
         commandName: "unstack", abstract: "Hooks unstack, then stop the driver: DevStack's unstack.sh. Every step runs.")
-    static let flow = "unstack"
+    static let flow = Flow.unstack
     @Argument(help: "The driver (default: the active driver).") var driver: String?
     @OptionGroup var options: FlowOptions
 }
@@ -108,7 +128,7 @@ struct UnstackCommand: FlowCommand {
 struct CleanCommand: FlowCommand {
     static let configuration = CommandConfiguration(
         commandName: "clean", abstract: "Unstack, hooks clean, then the driver's cleanup: DevStack's clean.sh. Every step runs.")
-    static let flow = "clean"
+    static let flow = Flow.clean
     @Argument(help: "The driver (default: the active driver).") var driver: String?
     @OptionGroup var options: FlowOptions
 }
@@ -132,20 +152,23 @@ struct SwitchCommand: AsyncParsableCommand {
         let flow = try await options.flow(driver: driver)
         let change = DriverSwitch(new: flow, clean: clean)
         if options.dryRun {
-            try change.plan().forEach(say)
+            options.printPlan("switch", driver: driver, try change.plan())
             return
         }
         let old = try flow.session.context.state.load().activeDriver
+        let output = options.output
         try await options.locked(flow, "switch", drivers: old.map { [$0] } ?? []) {
-            try await change.run()
+            let result = try await change.perform()
+            if output == .json { printJSON(result) }
+            if let failure = result.failure { throw failure }
         }
-        say("switched to \(flow.session.driver.name); it is the active driver")
+        if output == .text { say("switched to \(flow.session.driver.name); it is the active driver") }
     }
 }
 
 /// stack, unstack and clean: one flow each, run the same way.
 protocol FlowCommand: AsyncParsableCommand {
-    static var flow: String { get }
+    static var flow: Flow { get }
     var driver: String? { get }
     var options: FlowOptions { get }
 }
@@ -155,15 +178,31 @@ extension FlowCommand {
 }
 
 enum FlowRunner {
-    static func run(_ name: String, driver: String?, options: FlowOptions) async throws {
-        let flow = try await options.flow(driver: driver)
+    static func run(
+        _ name: Flow, driver: String?, options: FlowOptions, settings: DriverSettings? = nil, command: String? = nil,
+        _ prepare: (inout StackFlow) -> Void = { _ in }
+    ) async throws {
+        var flow = try await options.flow(driver: driver, settings: settings)
+        prepare(&flow)
         if options.dryRun {
-            try flow.plan(name).forEach(say)
+            options.printPlan(name.rawValue, driver: flow.session.driver.name, try flow.plan(name))
             return
         }
-        try await options.locked(flow, name) {
-            try await flow.run(name)
+        let output = options.output
+        let ready = flow
+        try await options.locked(flow, command ?? name.rawValue) {
+            let result = try await ready.perform(name)
+            if output == .json { printJSON(result) }
+            if let error = result.error { throw error }
         }
-        say("\(name) of \(flow.session.driver.name) done (run \(flow.session.context.run))")
+        if output == .text { say("\(name) of \(flow.session.driver.name) done (run \(flow.session.context.run))") }
     }
+}
+
+/// `--dry-run -o json`.
+struct PlannedFlow: Encodable {
+    var flow: String
+    var driver: String
+    var dryRun = true
+    var plan: [String]
 }

@@ -312,7 +312,7 @@ extension BadInputCase {
     ]
 
     static let names: [BadInputCase] = [
-        .init(name: "start an unknown driver", arguments: ["start", "xen"], expected: "unknown driver 'xen'"),
+        .init(name: "start an unknown driver", arguments: ["start", "xen"], expected: "unknown driver 'xen' (from the DRIVER argument)"),
         .init(name: "stack a path as a driver", arguments: ["stack", "../x"], expected: "unknown driver '../x'"),
         .init(name: "VIRT_DRIVER=bogus", arguments: ["status"], expected: "unknown driver 'bogus' (from VIRT_DRIVER)",
               environment: ["VIRT_DRIVER": "bogus"]),

@@ -13,7 +13,7 @@ enum BaseImage {
     /// A tarball of /bin/busybox plus applet links; throws when busybox-static is missing.
     static func rootfs() throws -> Data {
         guard let busybox = FileManager.default.contents(atPath: Self.busybox) else {
-            throw HypervisorError.failed(
+            throw HypervisorError.unusableFile(
                 "\(Self.busybox) is missing, so hvctl cannot make its base image; install busybox-static (apt-get install busybox-static) or name an image with --image")
         }
         var tar = TarArchive()

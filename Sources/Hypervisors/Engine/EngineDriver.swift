@@ -68,7 +68,7 @@ extension EngineDriver {
         context.progress("installing \(packages) with apt (a transient unit; output in its journal)")
         try await PackageInstaller.install(daemon.packages, context)
         guard try await daemon.unit(context).isKnown else {
-            throw HypervisorError.failed("\(packages) was installed but systemd does not know \(daemon.service); run `systemctl daemon-reload`")
+            throw HypervisorError.daemonFailed("\(packages) was installed but systemd does not know \(daemon.service); run `systemctl daemon-reload`")
         }
     }
 
@@ -259,7 +259,7 @@ extension EngineDriver {
             // Podman answers a taken name with 500 "… is already in use".
             if status == 409 || message.contains("is already in use") { throw HypervisorError.instanceExists(instance, driver: name) }
             if status == 404 {
-                throw HypervisorError.failed("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
+                throw HypervisorError.imageMissing("cannot launch \(instance): \(message) (hvctl never pulls; import or load the image first)")
             }
             throw EngineError.api(status: status, message: message)
         }
@@ -304,7 +304,7 @@ extension EngineDriver {
         let client = try await runningEngine(context)
         guard let found = try await client.container(named: instance) else { throw HypervisorError.noSuchInstance(instance, driver: name) }
         guard !EngineMarks.owned([found], try records(context)).isEmpty else { throw HypervisorError.notManaged(instance, driver: name) }
-        guard found.State == "running" else { throw HypervisorError.failed("\(instance) is \(found.State); its console is there only while it runs") }
+        guard found.State == "running" else { throw HypervisorError.notRunning("\(instance) is \(found.State); its console is there only while it runs") }
         let (socket, version) = (client.socketPath, client.apiVersion)
         let attachment = try await BlockingThread(name: "hvctl-engine-attach").run {
             try EngineAttachment.open(socket: socket, apiVersion: version, container: found.Id, timeout: .seconds(10))
@@ -330,7 +330,7 @@ extension EngineDriver {
     func ensureBaseImage(_ client: EngineClient, _ context: DriverContext) async throws -> String {
         if let named = context.settings.baseImage ?? configuredImage(context.settings) {
             guard try await client.imageExists(named) else {
-                throw HypervisorError.failed("the base image '\(named)' is not in \(engineName)'s images (hvctl never pulls; load or import it first)")
+                throw HypervisorError.imageMissing("the base image '\(named)' is not in \(engineName)'s images (hvctl never pulls; load or import it first)")
             }
             return named
         }
@@ -342,7 +342,7 @@ extension EngineDriver {
             // It becomes the image every instance runs: as trusted as a hook.
             let checked = try PathTrust(.invoking, purpose: "import the rootfs tarball").verify(rootfs, as: .file)
             guard let data = FileManager.default.contents(atPath: checked) else {
-                throw HypervisorError.failed("cannot read the rootfs tarball \(rootfs)")
+                throw HypervisorError.unusableFile("cannot read the rootfs tarball \(rootfs)")
             }
             tar = data
         } else {

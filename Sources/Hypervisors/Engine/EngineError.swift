@@ -1,3 +1,5 @@
+import Systemd
+
 /// A Docker Engine API failure.
 public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Nothing answered on the socket.
@@ -14,7 +16,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .api(let status, let message):
             return "the Docker daemon refused (HTTP \(status)): \(message)"
         case .timedOut(let request, let after):
-            return "no answer from the Docker daemon to \(request) within \(after)"
+            return "no answer from the Docker daemon to \(request) within \(after.formattedSeconds)"
         case .badResponse(let request, let reason):
             return "unexpected answer from the Docker daemon to \(request): \(reason)"
         }

@@ -1,5 +1,6 @@
 import Core
 import Glibc
+import SystemPackage
 
 /// Where hvctl keeps what its guests need besides their domains: built initramfs images,
 /// console logs (by domain UUID) and disk overlays. Root's, and hvctl's alone: a file in it
@@ -23,7 +24,7 @@ struct GuestDirectory: Sendable {
             // An older hvctl made images 0755.
             var st = stat()
             if lstat(path, &st) == 0, st.st_mode & 0o7777 != mode, chmod(path, mode) != 0 {
-                throw HypervisorError.failed("cannot set \(path) to mode 0\(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+                throw HypervisorError.unusableFile("cannot set \(path) to mode 0\(String(mode, radix: 8)): \(Errno.current.description)")
             }
         }
     }

@@ -28,7 +28,7 @@ enum GuestInitramfs {
 
     static func build(_ kernel: GuestKernel) throws -> Data {
         guard let busybox = FileManager.default.contents(atPath: BaseImage.busybox) else {
-            throw HypervisorError.failed(
+            throw HypervisorError.unusableFile(
                 "\(BaseImage.busybox) is missing, so hvctl cannot build its guest's initramfs; install busybox-static (apt-get install busybox-static) or boot your own with --kernel and --initrd")
         }
         let modules = try loadOrder(kernel)
@@ -38,7 +38,7 @@ enum GuestInitramfs {
         cpio.symlink("bin/sh", to: "busybox")
         for module in modules {
             guard let bytes = FileManager.default.contents(atPath: module.path) else {
-                throw HypervisorError.failed("cannot read \(module.path) for hvctl's guest")
+                throw HypervisorError.unusableFile("cannot read \(module.path) for hvctl's guest")
             }
             cpio.file("lib/modules/\(module.name).ko", contents: bytes)
         }

@@ -34,7 +34,7 @@ struct GuestKernel: Sendable, Equatable {
             return candidate
         }
         let hostShut = access(host.image, R_OK) == 0 ? "QEMU's user cannot read \(host.image) (chmod o+r it, or use the cache) and" : "this host has no \(host.image) and"
-        throw HypervisorError.failed(
+        throw HypervisorError.unusableFile(
             "no kernel for hvctl's guest: \(hostShut) \(cache) has none QEMU can read; "
                 + "unpack Debian's kernel there: `apt-get download $(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image/{print $2}') && dpkg-deb -x linux-image-*.deb \(cache)` "
                 + "(or boot your own with --kernel and --initrd)")

@@ -17,10 +17,10 @@ enum GuestNetwork {
         if requested == none { return nil }
         if let requested {
             guard let network = try await connection.network(named: requested) else {
-                throw HypervisorError.failed("libvirt has no network named '\(requested)' (hvctl makes only its own, '\(own)', when none is named)")
+                throw HypervisorError.conflict("libvirt has no network named '\(requested)' (hvctl makes only its own, '\(own)', when none is named)")
             }
             guard network.active else {
-                throw HypervisorError.failed(
+                throw HypervisorError.conflict(
                     "libvirt's network '\(requested)' is not active, and hvctl does not start a network it did not make (`virsh net-start \(requested)`)")
             }
             return requested
@@ -35,7 +35,7 @@ enum GuestNetwork {
         let records = try context.state.load().owned(by: driver)
         if let existing = try await connection.network(named: own) {
             guard records.record(kind: kind, id: existing.uuid, name: own, run: nil) != nil else {
-                throw HypervisorError.failed(
+                throw HypervisorError.conflict(
                     "libvirt has a network named '\(own)' that hvctl did not make; hvctl leaves it alone (name a network with --network)")
             }
             if !existing.active {
@@ -77,7 +77,7 @@ enum GuestNetwork {
         let used = hostIPv4Prefixes()
         let candidates = (150...159).map { "192.168.\($0)" } + (200...209).map { "10.254.\($0)" }
         guard let free = candidates.first(where: { !used.contains($0) }) else {
-            throw HypervisorError.failed("every subnet hvctl would give its network is in use on this host; name a network with --network")
+            throw HypervisorError.conflict("every subnet hvctl would give its network is in use on this host; name a network with --network")
         }
         return free
     }

@@ -16,7 +16,7 @@ enum GuestPool {
         let records = try context.state.load().owned(by: driver)
         if let existing = try await connection.pool(named: name) {
             guard records.record(kind: kind, id: existing.uuid, name: name, run: nil) != nil else {
-                throw HypervisorError.failed("libvirt has a storage pool named '\(name)' that hvctl did not make; hvctl leaves it alone")
+                throw HypervisorError.conflict("libvirt has a storage pool named '\(name)' that hvctl did not make; hvctl leaves it alone")
             }
             if !existing.active { try await connection.startPool(uuid: existing.uuid) }
             return existing.uuid

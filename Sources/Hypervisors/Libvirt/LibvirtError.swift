@@ -1,3 +1,5 @@
+import CLibvirt
+
 /// A libvirt failure, carrying libvirt's own message.
 public enum LibvirtError: Error, Equatable, Sendable, CustomStringConvertible {
     case connect(uri: String, message: String)
@@ -27,7 +29,7 @@ public enum LibvirtError: Error, Equatable, Sendable, CustomStringConvertible {
     public var code: Int32? {
         switch self {
         case .call(_, let code, _): return code
-        case .noSuchDomain: return 42  // VIR_ERR_NO_DOMAIN
+        case .noSuchDomain: return Int32(VIR_ERR_NO_DOMAIN.rawValue)
         default: return nil
         }
     }

@@ -1,3 +1,4 @@
+import CLibvirt
 import Core
 import FoundationEssentials
 import Glibc
@@ -19,9 +20,9 @@ extension LibvirtDriver {
             throw HypervisorError.notSupported("libvirt instances are VMs and take no command after --; their init runs (use --cmdline for the kernel's)")
         }
         let memory = request.memoryMiB ?? Self.defaultMemoryMiB
-        guard (16...1_048_576).contains(memory) else { throw HypervisorError.failed("--memory takes MiB from 16 to 1048576") }
+        guard (16...1_048_576).contains(memory) else { throw HypervisorError.badRequest("--memory takes MiB from 16 to 1048576") }
         let vcpus = request.vcpus ?? 1
-        guard (1...256).contains(vcpus) else { throw HypervisorError.failed("--vcpus takes 1 to 256") }
+        guard (1...256).contains(vcpus) else { throw HypervisorError.badRequest("--vcpus takes 1 to 256") }
         let directory = GuestDirectory(root: context.settings.libvirtGuestDirectory)
         try directory.prepare()
         let base = try request.image.map { try DiskImage.inspect($0, trust: context.settings.trust) }
@@ -65,7 +66,7 @@ extension LibvirtDriver {
             } catch let error as LibvirtError {
                 // libvirt refused it (bad XML, a name taken): nothing was made. A lost reply
                 // (RPC, system error) may have made it: it stays on record for cleanup.
-                if let code = error.code, code != 39, code != 38 {  // VIR_ERR_RPC, VIR_ERR_SYSTEM_ERROR
+                if let code = error.code, code != Int32(VIR_ERR_RPC.rawValue), code != Int32(VIR_ERR_SYSTEM_ERROR.rawValue) {
                     await GuestPool.removeOverlay(domain: uuid, connection, directory, context, driver: name)
                     try? context.state.forget(driver: name, kind: "domain", ids: [uuid])
                 }
@@ -96,7 +97,7 @@ extension LibvirtDriver {
             // same rule, and the paths that passed are the ones the domain names.
             var paths: [String] = []
             for (file, what) in [(given, "the kernel")] + (request.initrd.map { [($0, "the initrd")] } ?? []) {
-                guard file.hasPrefix("/") else { throw HypervisorError.failed("cannot boot \(file): give an absolute path") }
+                guard file.hasPrefix("/") else { throw HypervisorError.badRequest("cannot boot \(file): give an absolute path") }
                 let path = try PathTrust(context.settings.trust, purpose: "boot \(what) \(file) (copy it where only root can write)").verify(file, as: .file)
                 try qemu?.checkReadable(path, what: "\(what) \(file)")
                 paths.append(path)
@@ -105,7 +106,7 @@ extension LibvirtDriver {
             return (GuestDomain.Kernel(path: paths[0], initrd: paths.dropFirst().first, cmdline: request.cmdline ?? "console=ttyS0"), shown, false)
         }
         if request.initrd != nil || request.cmdline != nil {
-            throw HypervisorError.failed("--initrd and --cmdline go with --kernel (hvctl's own guest has its own)")
+            throw HypervisorError.badRequest("--initrd and --cmdline go with --kernel (hvctl's own guest has its own)")
         }
         if let image = request.image { return (nil, image, false) }
         let kernel = try GuestKernel.find { qemu?.canRead($0) ?? true }
@@ -159,7 +160,7 @@ extension LibvirtDriver {
         while true {
             let state = try await bounded("reading \(instance)'s state", context) { try await connection.domain(uuid: domain.uuid).state }
             guard state == .running else {
-                throw HypervisorError.failed("\(instance) is \(state.rawValue), not running: it ended before it was ready (see `hvctl instance logs \(instance)`)")
+                throw HypervisorError.notRunning("\(instance) is \(state.rawValue), not running: it ended before it was ready (see `hvctl instance logs \(instance)`)")
             }
             let text = log.read(limit: 1 << 20)
             var address: String?
@@ -208,7 +209,7 @@ extension LibvirtDriver {
     public func console(_ instance: String, _ terminal: ConsoleTerminal, _ context: DriverContext) async throws -> ConsoleTerminal.End {
         let connection = try await runningConnection(context)
         let domain = try await bounded("looking up \(instance)", context) { try await owned(instance, connection, context) }
-        guard domain.state == .running else { throw HypervisorError.failed("\(instance) is \(domain.state.rawValue); its console is there only while it runs") }
+        guard domain.state == .running else { throw HypervisorError.notRunning("\(instance) is \(domain.state.rawValue); its console is there only while it runs") }
         let uri = context.settings.libvirtURI
         let console = try await bounded("opening \(instance)'s console", context) {
             try await BlockingThread(name: "hvctl-libvirt-console").run { try LibvirtConsole.open(uri: uri, uuid: domain.uuid) }

@@ -42,7 +42,7 @@ struct QemuAccess: Sendable {
     /// Throws, in one line, when QEMU's user cannot read `path` (`what`: "the image").
     func checkReadable(_ path: String, what: String) throws {
         guard let (component, mode, isFile) = blocker(path) else { return }
-        throw HypervisorError.failed(
+        throw HypervisorError.unusableFile(
             "QEMU runs as uid \(uid) and cannot \(isFile ? "read" : "enter") \(component) (mode \(String(mode, radix: 8))), on the way to \(what); "
                 + "let it (chmod o+\(isFile ? "r" : "x")), or put the file where it can")
     }

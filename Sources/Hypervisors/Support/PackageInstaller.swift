@@ -32,7 +32,7 @@ public enum PackageInstaller {
         service.logExtraFields = ["HVCTL_RUN": context.run.value]
         let result = try await context.systemd.run(service)
         guard result.succeeded else {
-            throw HypervisorError.failed(
+            throw HypervisorError.daemonFailed(
                 "apt-get install \(packages.joined(separator: " ")) failed (exit \(result.exitStatus)); see `journalctl -u \(service.name)`")
         }
     }
