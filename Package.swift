@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, imported as they are: a module map and a shim header each.
@@ -18,13 +19,14 @@ let package = Package(
         // so no pkg-config link flags and no `link` in the module map.
         .systemLibrary(name: "CLibvirt", providers: [.apt(["libvirt-dev"])]),
 
-        // A serial executor on one dedicated OS thread: sd-journal, sd-bus and libvirt's
-        // thread-local errors all want every call on the thread that made the object.
-        .target(name: "PinnedThread"),
+        // A serial executor on one dedicated OS thread. sd-journal wants every call on the
+        // thread that opened it; sd-bus, sd-journal and libvirt all block in their calls, and
+        // a thread of their own keeps that wait off Swift's cooperative pool.
+        .target(name: "PinnedThread", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
 
         // What every layer shares and none owns: the trust rule, one-line text, runtime paths.
         .target(name: "Core"),
-        .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread"]),
+        .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Hypervisors",
             dependencies: [
