@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -19,13 +19,14 @@ let package = Package(
         // so no pkg-config link flags and no `link` in the module map.
         .systemLibrary(name: "CLibvirt", providers: [.apt(["libvirt-dev"])]),
 
-        // A serial executor on one dedicated OS thread: sd-journal, sd-bus and libvirt's
-        // thread-local errors all want every call on the thread that made the object.
-        .target(name: "PinnedThread"),
+        // A serial executor on one dedicated OS thread. sd-journal wants every call on the
+        // thread that opened it; sd-bus, sd-journal and libvirt all block in their calls, and
+        // a thread of their own keeps that wait off Swift's cooperative pool.
+        .target(name: "PinnedThread", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
 
         // What every layer shares and none owns: the trust rule, one-line text, runtime paths.
         .target(name: "Core", dependencies: ["PinnedThread", .product(name: "SystemPackage", package: "swift-system")]),
-        .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread"]),
+        .target(name: "Systemd", dependencies: ["CSystemd", "PinnedThread", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "Hypervisors",
             dependencies: [

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// An OS thread of its own, for work that blocks in a system call (accept, flock) and so must
 /// stay off Swift's cooperative pool, or that needs one thread for its whole life.
@@ -17,7 +18,7 @@ public enum DetachedThread {
         guard created == 0 else {
             Unmanaged<ThreadStart>.fromOpaque(start).release()
             // As Foundation's Thread: a process that cannot make a thread cannot go on either.
-            fatalError("cannot start the thread \(name): \(String(cString: strerror(created)))")
+            fatalError("cannot start the thread \(name): \(Errno(rawValue: created))")
         }
         pthread_detach(thread)
     }

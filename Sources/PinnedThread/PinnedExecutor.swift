@@ -1,13 +1,21 @@
 import Dispatch
+import Glibc
 import Synchronization
 
 /// A serial executor that runs every job on one dedicated OS thread.
 ///
-/// sd-journal allows an object to be used only by the thread that created it, for its whole
-/// life, and libvirt keeps its last error in thread-local storage. A default actor may resume
-/// on any thread of the cooperative pool, so the actors that own those C objects use this
-/// executor instead: every isolated call, including the isolated deinit that frees the object,
-/// runs on the same thread.
+/// Two reasons to use it for the actors that own C objects. sd-journal allows an object to be
+/// used only by the thread that opened it, for its whole life, and a default actor may resume
+/// on any thread of the cooperative pool: here every isolated call, including the isolated
+/// deinit that frees the object, runs on the same thread. And sd-bus, sd-journal and libvirt
+/// block in their calls (a method call's reply, a journal wait, a frozen daemon): on the
+/// cooperative pool, which has as many threads as cores, that would stall every other task;
+/// here it stalls only the owning actor.
+///
+/// The executor proves its isolation as swift-nio's event loops do (`checkIsolated()` is a
+/// precondition that the caller is on the loop's thread): the runtime's `assumeIsolated` and
+/// `preconditionIsolated` ask the thread, not only which executor a task last ran on, and
+/// the owners call `preconditionOnThread()` before each C call that needs the thread.
 ///
 /// The thread ends after `shutdown()` once its queue is empty; owners call it from their
 /// isolated deinit.
@@ -22,6 +30,9 @@ public final class PinnedExecutor: SerialExecutor, Sendable {
     /// Signalled once per queued job and once for `shutdown()`, so the thread sleeps only
     /// while there is nothing to do.
     private let wake = DispatchSemaphore(value: 0)
+    /// The pinned thread's pthread_t, 0 until it has started. Stored by the thread itself
+    /// before it runs its first job, so a job reading it always finds it set.
+    private let pinned = Atomic<UInt>(0)
     public let name: String
 
     public init(name: String) {
@@ -39,6 +50,35 @@ public final class PinnedExecutor: SerialExecutor, Sendable {
         UnownedSerialExecutor(ordinary: self)
     }
 
+    /// The thread every job runs on; nil until it has started.
+    public var thread: pthread_t? {
+        let t = pinned.load(ordering: .acquiring)
+        return t == 0 ? nil : pthread_t(t)
+    }
+
+    /// True on the pinned thread, and only there.
+    public var isCurrentThread: Bool {
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Traps unless the caller runs on the pinned thread: how an owner checks before a C
+    /// call that must not leave it.
+    public func preconditionOnThread(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(isCurrentThread, "not on \(name)'s pinned thread", file: file, line: line)
+    }
+
+    /// The runtime's question when a task's executor does not already answer it (an
+    /// `assumeIsolated` from a callback, for one): traps off the pinned thread.
+    public func checkIsolated() {
+        preconditionOnThread()
+    }
+
+    /// The same question without trapping, which the runtime asks first when it can.
+    public func isIsolatingCurrentContext() -> Bool? {
+        isCurrentThread
+    }
+
     /// Lets the thread finish once the jobs already queued have run.
     public func shutdown() {
         queue.withLock { $0.stopping = true }
@@ -46,6 +86,7 @@ public final class PinnedExecutor: SerialExecutor, Sendable {
     }
 
     private func runLoop() {
+        pinned.store(UInt(pthread_self()), ordering: .releasing)
         while let job = nextJob() {
             job.runSynchronously(on: asUnownedSerialExecutor())
         }

@@ -1,9 +1,11 @@
 import CSystemd
+import SystemPackage
 
 /// An owned `sd_bus_message`: typed appends and reads over sd-bus's non-variadic primitives
 /// (the variadic `sd_bus_message_append`/`_read` cannot be called from Swift).
 ///
-/// Not Sendable: it lives and dies inside one `SystemdManager` call on its pinned thread.
+/// Not Sendable: it lives and dies inside one `SystemdManager` call, in the manager's
+/// isolation and so on its pinned thread (which `Bus` checks at every call it makes).
 final class BusMessage {
     let pointer: OpaquePointer
 
@@ -17,7 +19,7 @@ final class BusMessage {
     }
 
     private func check(_ r: Int32, _ what: String) throws(BusMessageError) {
-        if r < 0 { throw BusMessageError(operation: what, code: r) }
+        if r < 0 { throw BusMessageError(operation: what, errno: Errno(returned: r)) }
     }
 
     // MARK: writing
@@ -47,6 +49,10 @@ final class BusMessage {
         try close()
     }
 
+    func append(_ values: [Int32]) throws(BusMessageError) {
+        try check(values.withUnsafeBytes { sd_bus_message_append_array(pointer, CChar(UInt8(ascii: "i")), $0.baseAddress, $0.count) }, "append ai")
+    }
+
     func appendBytes(_ bytes: [UInt8]) throws(BusMessageError) {
         try check(bytes.withUnsafeBytes { sd_bus_message_append_array(pointer, CChar(UInt8(ascii: "y")), $0.baseAddress, $0.count) }, "append ay")
     }
@@ -57,6 +63,11 @@ final class BusMessage {
 
     func close() throws(BusMessageError) {
         try check(sd_bus_message_close_container(pointer), "close container")
+    }
+
+    /// sd_bus_message_set_expect_reply(false): the peer need not answer, nor we wait.
+    func setNoReply() throws(BusMessageError) {
+        try check(sd_bus_message_set_expect_reply(pointer, 0), "set expect reply")
     }
 
     // MARK: reading
@@ -109,6 +120,6 @@ final class BusMessage {
 
 struct BusMessageError: Error, CustomStringConvertible {
     var operation: String
-    var code: Int32
-    var description: String { "D-Bus message \(operation): \(errnoText(code))" }
+    var errno: Errno
+    var description: String { "D-Bus message \(operation): \(errno)" }
 }

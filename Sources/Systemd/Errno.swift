@@ -1,6 +1,8 @@
-import Glibc
+import SystemPackage
 
-/// sd-bus and sd-journal return negative errno values; this turns one into text.
-func errnoText(_ negative: Int32) -> String {
-    String(cString: strerror(negative < 0 ? -negative : negative))
+extension Errno {
+    /// The error of an sd-bus or sd-journal call, which returns `-errno` instead of setting it.
+    init(returned negative: Int32) {
+        self.init(rawValue: negative < 0 ? -negative : negative)
+    }
 }

@@ -4,8 +4,13 @@ import CSystemd
 ///
 /// Lives on the manager's pinned thread: the C callback runs inside `sd_bus_process`, which
 /// only the manager calls. A job path is registered right after the call that created it
-/// returns; sd_bus_call queues, and does not dispatch, messages that arrive meanwhile, so no
-/// JobRemoved can be handled before its path is registered.
+/// returns (`SystemdManager.queueJob`, with no suspension in between); sd_bus_call queues,
+/// and does not dispatch, messages that arrive meanwhile, so no JobRemoved can be handled
+/// before its path is registered.
+///
+/// Several waits may be under way at once (each suspends between its slices on the bus), and
+/// whichever pumps the bus records every awaited job's JobRemoved here, so a wait finds its
+/// result even when another wait's pumping received it.
 final class JobTracker {
     private var awaited: Set<String> = []
     private var finished: [String: (unit: String, result: String)] = [:]

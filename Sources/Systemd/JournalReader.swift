@@ -1,6 +1,7 @@
 import CSystemd
 import Glibc
 import PinnedThread
+import SystemPackage
 
 /// A reader over the local journal (sd-journal).
 ///
@@ -21,7 +22,13 @@ public actor JournalReader {
 
     private let executor: PinnedExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private var journal: OpaquePointer?
+    private var opened: OpaquePointer?
+    /// The sd_journal, for a C call: checks first that the call runs on the thread that
+    /// opened it, the only one sd-journal allows.
+    private var journal: OpaquePointer? {
+        executor.preconditionOnThread()
+        return opened
+    }
 
     private init() {
         executor = PinnedExecutor(name: "hvctl-journal")
@@ -39,6 +46,7 @@ public actor JournalReader {
     }
 
     private func openJournal(_ source: Source) throws {
+        executor.preconditionOnThread()
         var j: OpaquePointer? = nil
         let r: Int32
         switch source {
@@ -48,11 +56,11 @@ public actor JournalReader {
             r = sd_journal_open_directory(&j, path, 0)
         }
         try check(r, "open")
-        journal = j
+        opened = j
     }
 
     private func check(_ r: Int32, _ operation: String) throws {
-        if r < 0 { throw SystemdError.journal(operation: operation, message: errnoText(r)) }
+        if r < 0 { throw SystemdError.journal(operation: operation, message: Errno(returned: r).description) }
     }
 
     // MARK: matches

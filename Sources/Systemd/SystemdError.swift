@@ -9,6 +9,10 @@ public enum SystemdError: Error, Equatable, Sendable, CustomStringConvertible {
     /// We stopped waiting; the unit may still be running.
     case timedOut(what: String, after: Duration)
     case invalidUnitName(String, reason: String)
+    /// A transient service's command does not start with an absolute path, which systemd needs.
+    case relativeCommand(unit: String, program: String)
+    /// `run` waits for a command to exit, which only a oneshot service's start job does.
+    case notOneshot(unit: String, type: String)
     case connectionLost(String)
     case journal(operation: String, message: String)
 
@@ -24,6 +28,11 @@ public enum SystemdError: Error, Equatable, Sendable, CustomStringConvertible {
             return "timed out after \(after.formattedSeconds) waiting for \(what)"
         case .invalidUnitName(let name, let reason):
             return "invalid unit name '\(name)': \(reason)"
+        case .relativeCommand(let unit, let program):
+            if program.isEmpty { return "\(unit): no command given; give the program's absolute path first" }
+            return "\(unit): '\(program)' is not an absolute path; systemd runs a program only by its full path (`command -v \(program)` finds it)"
+        case .notOneshot(let unit, let type):
+            return "\(unit) is Type=\(type), and only a oneshot service is waited for until it exits; start it with launch() instead, or make it a oneshot"
         case .connectionLost(let message):
             return "lost the connection to systemd: \(message)"
         case .journal(let operation, let message):

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A command to run as a transient service (`Type=oneshot` unless said otherwise), and what it ran with.
 public struct TransientService: Sendable {
     /// Full unit name, ending in `.service`; hvctl uses `hvctl-<run>-….service`.
@@ -40,7 +42,7 @@ public struct TransientResult: Sendable, Equatable {
     public enum Exit: Sendable, Equatable {
         case exited(Int32)
         case signaled(Int32)
-        /// systemd did not say (the unit was already collected after a success).
+        /// systemd did not say (the process never ran, or the unit is gone).
         case unknown
     }
 
@@ -71,4 +73,22 @@ public enum UnitPropertyValue: Sendable, Equatable {
     case uint64(UInt64)
     case int32(Int32)
     case strings([String])
+    /// An exit status set, "(aiai)": exit statuses and signals, as SuccessExitStatus= takes them.
+    case exitStatuses([Int32], signals: [Int32])
+}
+
+extension TransientResult.Exit {
+    /// systemd's ExecMainCode is the si_code of the main process's SIGCHLD (waitid(2)), and
+    /// ExecMainStatus goes with it: the exit status after CLD_EXITED, the signal after
+    /// CLD_KILLED or CLD_DUMPED. 0 means the process never ran.
+    private static let byCode: [Int32: @Sendable (Int32) -> Self] = [
+        Int32(CLD_EXITED): Self.exited,
+        Int32(CLD_KILLED): Self.signaled,
+        Int32(CLD_DUMPED): Self.signaled,
+    ]
+
+    /// Decodes ExecMainCode and ExecMainStatus.
+    init(code: Int32, status: Int32) {
+        self = Self.byCode[code]?(status) ?? .unknown
+    }
 }

@@ -42,6 +42,36 @@ public enum UnitName {
         return out
     }
 
+    /// `systemd-escape --unescape` (unit_name_unescape): '-' becomes '/', \xNN its byte; nil
+    /// for a malformed escape. Undoes `escape` for any string.
+    public static func unescape(_ escaped: String) -> String? {
+        var bytes: [UInt8] = []
+        var input = escaped.utf8[...]
+        while let byte = input.popFirst() {
+            switch byte {
+            case UInt8(ascii: "-"):
+                bytes.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "\\"):
+                guard input.popFirst() == UInt8(ascii: "x"), let high = input.popFirst().flatMap(hexValue),
+                    let low = input.popFirst().flatMap(hexValue)
+                else { return nil }
+                bytes.append(high << 4 | low)
+            default:
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
     private static func isValid(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

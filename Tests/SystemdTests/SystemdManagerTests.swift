@@ -76,6 +76,28 @@ struct SystemdManagerTests {
         }
     }
 
+    @Test("while one call waits for its job, other calls on the same manager go on")
+    func waitsInterleave() async throws {
+        let manager = try await SystemdManager.connect()
+        var service = TransientService(name: uniqueName("hvctl-test-slow-run") + ".service", command: ["/bin/sleep", "3"])
+        service.slice = "hvctl.slice"
+        let slow = service
+        let running = Task { try await manager.run(slow) }
+        // Wait until the slow run is under way, then time calls made while it waits.
+        let underWay = try await eventually(timeout: .seconds(15)) {
+            try Witness.unitProperty(slow.name, "ActiveState") == "activating" ? true : nil
+        }
+        try #require(underWay == true)
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try await manager.version()
+        let quick = try await manager.run(TransientService(name: uniqueName("hvctl-test-quick") + ".service", command: ["/bin/true"]))
+        let took = clock.now - start
+        #expect(quick.succeeded)
+        #expect(took < .seconds(2), "the calls waited \(took) for the slow run's job")
+        #expect(try await running.value.succeeded)
+    }
+
     @Test("starting a unit that does not exist is a clear error")
     func missingUnit() async throws {
         let manager = try await SystemdManager.connect()

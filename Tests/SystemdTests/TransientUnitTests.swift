@@ -25,12 +25,24 @@ struct TransientUnitTests {
         #expect(try Witness.unitProperty(s.name, "LoadState") == "not-found")
     }
 
-    @Test("a command that succeeds reports exit 0 and success")
+    @Test("a command that succeeds reports the exit 0 systemd recorded, and success")
     func success() async throws {
         let manager = try await SystemdManager.connect()
         let result = try await manager.run(service(["/bin/true"]))
         #expect(result.exit == .exited(0))
         #expect(result.succeeded)
+        #expect(result.exitStatus == 0)
+    }
+
+    @Test("a success that is not exit 0 (SuccessExitStatus=) reports the status the command exited with")
+    func successNotZero() async throws {
+        let manager = try await SystemdManager.connect()
+        let result = try await manager.run(service(["/bin/sh", "-c", "exit 3"]) {
+            $0.extraProperties.append(("SuccessExitStatus", .exitStatuses([3], signals: [])))
+        })
+        #expect(result.succeeded)
+        #expect(result.exit == .exited(3))
+        #expect(result.exitStatus == 3)
     }
 
     @Test("a command killed by a signal reports the signal")

@@ -21,4 +21,26 @@ struct UnitNameTests {
         #expect(UnitName.escape("vm 1;x") == "vm\\x201\\x3bx")
         #expect(UnitName.isValid(UnitName.escape("any thing/$weird") + ".service"))
     }
+
+    @Test("unescaping undoes escaping, for any string",
+          arguments: [
+            "", "plain", "a/b-c", ".hidden", "-lead", "back\\slash", "vm 1;x", "/abs/path/", "ünïcödé ✓", "tab\tnl\n",
+            "\\x41 looks escaped", "a.b.c:d_e", String(repeating: "/-", count: 40),
+          ])
+    func roundTrip(component: String) {
+        let escaped = UnitName.escape(component)
+        #expect(UnitName.isValid(escaped + ".service") || escaped.isEmpty, "\(escaped)")
+        #expect(UnitName.unescape(escaped) == component, "\(component) -> \(escaped)")
+    }
+
+    @Test("unescaping reads what systemd-escape writes, and refuses a broken escape")
+    func unescaping() {
+        #expect(UnitName.unescape("a-b\\x2dc") == "a/b-c")
+        #expect(UnitName.unescape("\\x2ehidden") == ".hidden")
+        #expect(UnitName.unescape("vm\\x201") == "vm 1")
+        #expect(UnitName.unescape("bad\\x4") == nil)
+        #expect(UnitName.unescape("bad\\y41") == nil)
+        #expect(UnitName.unescape("bad\\xzz") == nil)
+        #expect(UnitName.unescape("bad\\x+f") == nil)
+    }
 }

@@ -5,9 +5,11 @@ import PinnedThread
 /// A connection to libvirt through its C API.
 ///
 /// Safe from Swift concurrency because every call, including the isolated deinit that closes
-/// the connection, runs on this actor's one pinned thread: libvirt keeps the last error in
-/// thread-local storage, so the call and the read of its error must happen on the same thread
-/// with nothing in between — which a default actor, free to hop threads, could not promise.
+/// the connection, is isolated to this actor. libvirt keeps the last error in thread-local
+/// storage, but that needs no particular thread: a call and the read of its error are in one
+/// synchronous actor method, which never changes thread. The actor runs on a pinned thread
+/// instead of the cooperative pool because libvirt's calls block (a frozen daemon, a QEMU
+/// that does not answer) and would stall the pool's few threads, and every other task, with them.
 /// Domains leave the actor only as `Domain` values; `virDomainPtr`s never escape a method.
 ///
 /// As libvirt requires of its clients, the process must ignore SIGPIPE (hvctl's main does):
