@@ -1,8 +1,7 @@
 import FoundationEssentials
 import NIOCore
-import NIOHTTP1
 
-/// The Engine API's streaming answers: container logs (multiplexed) and events.
+/// A container's output through the Engine API: multiplexed frames, collected or followed.
 extension EngineClient {
     public enum LogStream: UInt8, Sendable, Codable { case stdin = 0, stdout = 1, stderr = 2 }
 
@@ -47,82 +46,16 @@ extension EngineClient {
         return demux.feed(response.body)
     }
 
-    public struct Event: Decodable, Sendable, Equatable {
-        public struct Actor: Decodable, Sendable, Equatable {
-            public var ID: String
-            public var Attributes: [String: String]?
-        }
-        public var `Type`: String
-        public var Action: String
-        public var Actor: Actor
-        public var time: Int
-    }
-
-    /// Events between `since` and `until` (Unix seconds), filtered by labels; each line of the
-    /// streamed body decoded as it arrives. Without `until` the stream never ends: cancel the
-    /// consuming task to stop it.
-    public func events(since: Int, until: Int?, labels: [String] = []) -> AsyncThrowingStream<Event, any Error> {
-        var path = "/v\(apiVersion)/events?since=\(since)"
-        if let until { path += "&until=\(until)" }
-        if !labels.isEmpty { path += "&" + Self.labelFilter(labels) }
-        let client = UnixHTTPClient(socketPath: socketPath)
-        let request = UnixHTTPClient.Request(method: .GET, target: path, headers: ["Host": "docker"])
-        let what = "GET \(path)"
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    // The head within 30 s; the events then come when they happen.
-                    try await client.withResponse(to: request, headTimeout: .seconds(30)) { head, body in
-                        guard head.status == .ok else {
-                            throw EngineError.api(status: Int(head.status.code), message: head.status.reasonPhrase)
-                        }
-                        var pending: [UInt8] = []
-                        for try await chunk in body {
-                            pending.append(contentsOf: chunk.readableBytesView)
-                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                                let line = Data(pending[..<newline])
-                                pending.removeFirst(newline + 1)
-                                if let event = try? JSONDecoder().decode(Event.self, from: line) { continuation.yield(event) }
-                            }
-                        }
-                    }
-                    continuation.finish()
-                } catch let error as EngineError {
-                    continuation.finish(throwing: error)
-                } catch {
-                    continuation.finish(throwing: Self.engineError(error, socket: client.socketPath, request: what, timeout: .seconds(30)))
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
-}
-
-extension EngineClient {
     /// A container's output as it comes (`follow=1`), until the container stops or the task
     /// is cancelled: frames in order, each handed to `frame`.
     public func followLogs(_ container: String, tail: Int?, _ frame: @escaping @Sendable (LogFrame) -> Void) async throws {
-        var path = "/v\(apiVersion)/containers/\(Self.percentEncoded(container))/logs?stdout=1&stderr=1&follow=1"
+        var path = "/containers/\(Self.percentEncoded(container))/logs?stdout=1&stderr=1&follow=1"
         if let tail { path += "&tail=\(tail)" }
-        let client = UnixHTTPClient(socketPath: socketPath)
-        let request = UnixHTTPClient.Request(method: .GET, target: path, headers: ["Host": "docker"])
-        do {
-            // The head within 30 s; the output then comes when the container writes it.
-            try await client.withResponse(to: request, headTimeout: .seconds(30)) { head, body in
-                guard head.status == .ok else {
-                    throw EngineError.api(status: Int(head.status.code), message: head.status.reasonPhrase)
-                }
-                var demux = LogDemultiplexer()
-                for try await chunk in body {
-                    for f in demux.feed(chunk.readableBytesView) { frame(f) }
-                }
+        try await stream(path) { body in
+            var demux = LogDemultiplexer()
+            for try await chunk in body {
+                for f in demux.feed(chunk.readableBytesView) { frame(f) }
             }
-        } catch let error as EngineError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw Self.engineError(error, socket: client.socketPath, request: "GET \(path)", timeout: .seconds(30))
         }
     }
 }
