@@ -60,14 +60,22 @@ public struct DriverSession: Sendable {
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> DriverContext {
         let config = try HostConfig.load(environment: environment)
+        let settings = Self.settings(settings, config: config, environment: environment)
+        let systemd = try await SystemdManager.connect()
+        return DriverContext(
+            systemd: systemd, state: StateStore.fromEnvironment(config.environment(over: environment)), run: .generate(),
+            settings: settings, progress: progress)
+    }
+
+    /// The command line's `settings` with what it left unset taken from the environment, then
+    /// from hvctl.conf: the order the README promises for every setting.
+    public static func settings(_ settings: DriverSettings, config: HostConfig, environment: [String: String]) -> DriverSettings {
         let environment = config.environment(over: environment)
         var settings = settings
         config.apply(to: &settings)
         if let conf = environment["HVCTL_COMPUTE_CONFIG"], !conf.isEmpty, settings.computeConfig == DriverSettings().computeConfig {
             settings.computeConfig = conf
         }
-        let systemd = try await SystemdManager.connect()
-        return DriverContext(
-            systemd: systemd, state: StateStore.fromEnvironment(environment), run: .generate(), settings: settings, progress: progress)
+        return settings
     }
 }

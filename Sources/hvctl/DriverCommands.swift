@@ -20,11 +20,6 @@ struct DriverOptions: ParsableArguments {
     }
 }
 
-/// One line on stderr: progress that should not mix with a command's output.
-func note(_ line: String) {
-    StandardStream.error.write("hvctl: \(line)\n")
-}
-
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",

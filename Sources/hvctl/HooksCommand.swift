@@ -234,14 +234,3 @@ enum HookLines {
         return s
     }
 }
-
-func printJSON<T: Encodable>(_ value: T) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    if let data = try? encoder.encode(value) { say(String(decoding: data, as: UTF8.self)) }
-}
-
-/// One line to stdout, unbuffered, so progress shows as it happens even through a pipe.
-func say(_ line: String) {
-    StandardStream.output.write(line + "\n")
-}

@@ -205,6 +205,16 @@ struct UnixHTTPClientTests {
         #expect(try await eventually(timeout: .seconds(5)) { FileManager.default.fileExists(atPath: closed) ? true : nil } == true)
     }
 
+    @Test("a streamed answer that fails carries the daemon's own message, as a collected one does")
+    func failedStream() async throws {
+        let engine = try await FakeEngine()
+        let client = try await EngineClient.connect(socketPath: engine.socket)
+        await #expect(throws: EngineError.api(status: 404, message: "No such container: nope")) {
+            try await client.followLogs("nope", tail: nil) { _ in }
+        }
+        #expect(engine.requests.last?.line.hasPrefix("GET /v1.41/containers/nope/logs?") == true)
+    }
+
     @Test("an answer that is not HTTP is said to be so")
     func notHTTP() async throws {
         let engine = try await FakeEngine()

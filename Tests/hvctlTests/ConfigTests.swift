@@ -26,8 +26,8 @@ struct ConfigTests {
             "30-slow = 1",
         ].joined(separator: "\n")
         try text.write(toFile: conf, atomically: true, encoding: .utf8)
-        let env = ["HVCTL_STATE_DIR": f.top + "/state", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf"]
-        let out = try Witness.run([hvctlBinary, "--config", conf, "stack"], environment: env)
+        let h = HvctlHost(top: f.top)
+        let out = try h.hvctl("--config", conf, "stack")
         #expect(out.status != 0)
         #expect(out.stderr.contains("stack of fake failed at 'hooks stack extra'"), "\(out.stderr)")
         #expect(out.stdout.contains("FAIL  30-slow.sh  stack extra  timed out"), "\(out.stdout)")
@@ -35,17 +35,16 @@ struct ConfigTests {
         #expect(calls.contains("stack install VIRT_DRIVER=fake FOO=from config TOP=/usr/share"), "\(calls)")
 
         // $VIRT_DRIVER wins over the file; HVCTL_CONFIG works as --config does.
-        let status = try Witness.run([hvctlBinary, "status", "-o", "json"], environment: env.merging(["HVCTL_CONFIG": conf]) { $1 })
+        let status = try h.hvctl(["status", "-o", "json"], environment: ["HVCTL_CONFIG": conf])
         #expect(status.stdout.contains("\"selectedFrom\" : \"the configuration\""), "\(status.stdout)\(status.stderr)")
-        let overridden = try Witness.run(
-            [hvctlBinary, "status", "-o", "json", "--config=\(conf)"], environment: env.merging(["VIRT_DRIVER": "docker"]) { $1 })
+        let overridden = try h.hvctl(["status", "-o", "json", "--config=\(conf)"], environment: ["VIRT_DRIVER": "docker"])
         #expect(overridden.stdout.contains("\"selected\" : \"docker\""), "\(overridden.stdout)\(overridden.stderr)")
 
         try "[DEFAULT]\nvirt_driver = xen\n".write(toFile: conf, atomically: true, encoding: .utf8)
-        let bad = try Witness.run([hvctlBinary, "--config", conf, "status"], environment: env)
+        let bad = try h.hvctl("--config", conf, "status")
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("\(conf):2: unknown driver 'xen'"), "\(bad.stderr)")
-        let missing = try Witness.run([hvctlBinary, "status", "--config", f.top + "/nope.conf"], environment: env)
+        let missing = try h.hvctl("status", "--config", f.top + "/nope.conf")
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("nope.conf does not exist"))
     }

@@ -2,26 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// hvctl against the real dockerd of the test host, through the built binary.
-struct Sandbox {
-    let dir = "/tmp/" + uniqueName("hvctl-docker-test")
-    var env: [String: String] { ["HVCTL_STATE_DIR": dir + "/state", "HVCTL_COMPUTE_CONFIG": dir + "/compute.conf"] }
-
-    @discardableResult
-    func hvctl(_ args: String...) throws -> Witness.Output {
-        try Witness.run([hvctlBinary] + args, environment: env)
-    }
-
-    func json(_ args: String...) throws -> Any {
-        let out = try Witness.run([hvctlBinary] + args, environment: env)
-        return try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: dir) }
-}
-
-let hvctlBinary = hvctl
-
 @discardableResult
 func docker(_ args: String...) throws -> Witness.Output { try Witness.run(["docker"] + args) }
 
@@ -38,10 +18,10 @@ struct DockerDriverTests {
 
     @Test("from a stopped daemon: start brings it up, status says so, a second start is a no-op, stop stops what hvctl started")
     func startStatusStop() async throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
         try FileManager.default.createDirectory(atPath: s.dir, withIntermediateDirectories: true)
-        try "# mine\n[DEFAULT]\nmy_option = 1\n\n[other]\nx = y\n".write(toFile: s.dir + "/compute.conf", atomically: true, encoding: .utf8)
+        try "# mine\n[DEFAULT]\nmy_option = 1\n\n[other]\nx = y\n".write(toFile: s.computeConfig, atomically: true, encoding: .utf8)
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
         defer { ensureDockerRunning() }
 
@@ -57,7 +37,7 @@ struct DockerDriverTests {
         #expect(running["active"] as? String == "docker")
         #expect((running["status"] as? [String: Any])?["running"] as? Bool == true)
 
-        let conf = try String(contentsOfFile: s.dir + "/compute.conf", encoding: .utf8)
+        let conf = try String(contentsOfFile: s.computeConfig, encoding: .utf8)
         #expect(conf == "# mine\n[DEFAULT]\ncompute_driver = novadocker.virt.docker.DockerDriver\nmy_option = 1\n\n[other]\nx = y\n")
 
         let again = try s.hvctl("start", "docker")
@@ -74,7 +54,7 @@ struct DockerDriverTests {
 
     @Test("stop leaves a daemon hvctl did not start running, unless --force")
     func stopLeavesForeignDaemon() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
         #expect(try s.hvctl("start", "docker").stdout.contains("already running"))
         let stop = try s.hvctl("stop", "docker")
@@ -85,7 +65,7 @@ struct DockerDriverTests {
 
     @Test("instances launch, list and delete; cleanup removes hvctl's things and nothing else")
     func instancesAndCleanup() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
         // hvctl owns the base image only if it imported it: a fresh one, on this sandbox's record.
         _ = try? docker("rmi", "-f", "hvctl/busybox:latest")
@@ -155,7 +135,7 @@ struct DockerDriverTests {
 
     @Test("with docker.service and docker.socket stopped: status says so, instance commands fail in one line, nothing restarts")
     func stoppedDaemon() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
         try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
         defer { ensureDockerRunning() }
@@ -163,7 +143,7 @@ struct DockerDriverTests {
         #expect(status.status == 0)
         #expect(status.stdout.contains("docker.service is inactive; docker.socket is inactive"))
         for args in [["instance", "list", "--driver", "docker"], ["instance", "launch", "x1", "--driver", "docker"], ["instance", "delete", "x1", "--driver", "docker"]] {
-            let out = try Witness.run([hvctlBinary] + args, environment: s.env)
+            let out = try s.hvctl(args)
             #expect(out.status != 0)
             #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
             #expect(out.stderr.contains("docker is not running"))
@@ -178,29 +158,26 @@ struct DockerDriverTests {
 
     @Test("a corrupt state file is a one-line error and is left as it was")
     func corruptState() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
-        try FileManager.default.createDirectory(atPath: s.dir + "/state", withIntermediateDirectories: true)
-        try "garbage".write(toFile: s.dir + "/state/state.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: s.state, withIntermediateDirectories: true)
+        try "garbage".write(toFile: s.state + "/state.json", atomically: true, encoding: .utf8)
         let out = try s.hvctl("start", "fake")
         #expect(out.status != 0)
         #expect(out.stderr.contains("is not valid; it was left as it is"))
-        #expect(try String(contentsOfFile: s.dir + "/state/state.json", encoding: .utf8) == "garbage")
+        #expect(try String(contentsOfFile: s.state + "/state.json", encoding: .utf8) == "garbage")
     }
 
     @Test("the fake driver succeeds without a hypervisor and records every call")
     func fake() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
         #expect(try s.hvctl("start", "fake").stdout.contains("fake started"))
         #expect(try s.hvctl("instance", "launch", "f1").status == 0)
         #expect(try s.hvctl("instance", "list").stdout.contains("f1"))
         #expect(try s.hvctl("cleanup").stdout.contains("removed instance f1"))
         #expect(try s.hvctl("stop").status == 0)
-        let calls = try String(contentsOfFile: s.dir + "/state/fake-calls.log", encoding: .utf8)
-            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .compactMap { $0["verb"] as? String }
-        #expect(calls == ["install", "configure", "start", "launch", "cleanup", "stop"])
-        #expect(try String(contentsOfFile: s.dir + "/compute.conf", encoding: .utf8).contains("compute_driver = fake.FakeDriver"))
+        #expect(try s.fakeVerbs() == ["install", "configure", "start", "launch", "cleanup", "stop"])
+        #expect(try String(contentsOfFile: s.computeConfig, encoding: .utf8).contains("compute_driver = fake.FakeDriver"))
     }
 }

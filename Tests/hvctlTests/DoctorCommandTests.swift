@@ -2,18 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The built `hvctl` binary, next to this test bundle (or $HVCTL_BIN).
-let hvctl: String = {
-    if let path = ProcessInfo.processInfo.environment["HVCTL_BIN"] { return path }
-    let dir = Bundle.main.executableURL!.deletingLastPathComponent()
-    // Swift Testing may run from inside the .xctest bundle; the products sit beside it.
-    for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
-        let path = candidate.appendingPathComponent("hvctl").path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return dir.appendingPathComponent("hvctl").path
-}()
-
 struct Report: Decodable {
     struct Check: Decodable {
         var name: String, status: String, detail: String, fix: String?, required: Bool
@@ -22,10 +10,12 @@ struct Report: Decodable {
     subscript(name: String) -> Check? { checks.first { $0.name == name } }
 }
 
+/// `hvctl doctor -o json` on a host of its own: an empty state directory, so no active
+/// driver recorded by other tests leaks in.
 func doctor(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> (Witness.Output, Report?) {
-    // An empty state directory, so no active driver recorded by other tests leaks in.
-    let env = ["HVCTL_STATE_DIR": "/tmp/hvctl-doctor-test-state"].merging(environment) { $1 }
-    let out = try Witness.run([hvctl, "doctor", "-o", "json"] + arguments, environment: env)
+    let h = HvctlHost("hvctl-doctor-test")
+    defer { h.remove() }
+    let out = try h.hvctl(["doctor", "-o", "json"] + arguments, environment: environment)
     return (out, try? JSONDecoder().decode(Report.self, from: Data(out.stdout.utf8)))
 }
 
@@ -70,7 +60,9 @@ struct DoctorCommandTests {
 
     @Test("an unknown driver is a one-line error and a non-zero exit")
     func unknownDriver() throws {
-        let out = try Witness.run([hvctl, "doctor", "--driver", "xen"])
+        let h = HvctlHost("hvctl-doctor-test")
+        defer { h.remove() }
+        let out = try h.hvctl("doctor", "--driver", "xen")
         #expect(out.status != 0)
         #expect(out.stdout.isEmpty)
         let lines = out.stderr.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See") }
@@ -80,11 +72,12 @@ struct DoctorCommandTests {
 
     @Test("without systemd it exits non-zero with a one-line reason")
     func noSystemd() throws {
+        let h = HvctlHost("hvctl-doctor-test")
+        defer { h.remove() }
         // Hide the system bus and the manager's private socket in a private mount namespace.
-        let out = try Witness.run([
-            "unshare", "-m", "sh", "-c",
-            "mount -t tmpfs none /run/dbus && mount -t tmpfs none /run/systemd && exec \"$0\" doctor", hvctl,
-        ], environment: ["HVCTL_STATE_DIR": "/tmp/hvctl-doctor-test-state"])
+        let out = try h.hvctl(["doctor"], wrapper: [
+            "unshare", "-m", "sh", "-c", "mount -t tmpfs none /run/dbus && mount -t tmpfs none /run/systemd && exec \"$0\" \"$@\"",
+        ])
         #expect(out.status == 1)
         let errorLines = out.stderr.split(separator: "\n")
         #expect(errorLines.count == 1, "\(out.stderr)")

@@ -12,17 +12,12 @@ struct FlowCommandTests {
         ensureLibvirtRunning()
     }
 
-    func flowEnv(_ f: HookFixture) -> [String: String] {
-        ["HVCTL_STATE_DIR": f.top + "/state", "HVCTL_COMPUTE_CONFIG": f.top + "/compute.conf", "HVCTL_EXTRAS_DIR": f.extras]
-    }
-
+    /// hvctl of `f`'s own, running the hooks in `f`'s extras.d, which write into `f.out`.
     func hvctl(_ f: HookFixture, _ args: [String]) throws -> Witness.Output {
-        try Witness.run([hvctlBinary] + args + ["--env", "OUT=\(f.out)"], environment: flowEnv(f))
+        try HvctlHost(top: f.top).hvctl(args + ["--env", "OUT=\(f.out)"], environment: ["HVCTL_EXTRAS_DIR": f.extras])
     }
 
-    func state(_ f: HookFixture) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.top + "/state/state.json"))) as? [String: Any] ?? [:]
-    }
+    func state(_ f: HookFixture) throws -> [String: Any] { try HvctlHost(top: f.top).stateFile() }
 
     @Test("a full stack, unstack and clean cycle runs every phase in DevStack's order")
     func cycle() throws {
@@ -38,10 +33,7 @@ struct FlowCommandTests {
             "stack pre-install", "stack install", "stack post-config", "stack extra", "stack test-config", "unstack", "clean",
         ])
         #expect(calls.filter { $0.hasPrefix("source") }.count == 7)  // before every call
-        let verbs = try String(contentsOfFile: f.top + "/state/fake-calls.log", encoding: .utf8)
-            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .compactMap { $0["verb"] as? String }
-        #expect(verbs == ["install", "configure", "start", "stop", "cleanup"])
+        #expect(try HvctlHost(top: f.top).fakeVerbs() == ["install", "configure", "start", "stop", "cleanup"])
         let runs = try state(f)["runs"] as? [[String: Any]] ?? []
         #expect(runs.map { $0["flow"] as? String } == ["stack", "clean"])
         #expect(runs.allSatisfy { $0["succeeded"] as? Bool == true })
@@ -88,24 +80,17 @@ struct FlowCommandTests {
         let f = try HookFixture()
         defer { f.remove() }
         try f.add("20-slow.sh", #"[[ "$1 $2" == "stack extra" ]] || return 0; echo "begin $HVCTL_RUN" >>"$OUT/order"; sleep 1; echo "end $HVCTL_RUN" >>"$OUT/order""#)
-        var env = flowEnv(f)
-        env["HVCTL_RUNTIME_DIR"] = f.top + "/run"
-        let procs = (0..<2).map { _ -> Process in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: hvctlBinary)
-            p.arguments = ["stack", "fake", "--env", "OUT=\(f.out)"]
-            p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            return p
+        let h = HvctlHost(top: f.top)
+        let procs = try (0..<2).map { _ in
+            try h.spawn(["stack", "fake", "--env", "OUT=\(f.out)"], environment: ["HVCTL_EXTRAS_DIR": f.extras])
         }
-        for p in procs { try p.run() }
         usleep(300_000)
-        let busy = try Witness.run([hvctlBinary, "stack", "fake", "--no-wait", "--env", "OUT=\(f.out)"], environment: env)
+        let busy = try hvctl(f, ["stack", "fake", "--no-wait"])
         for p in procs { p.waitUntilExit() }
         #expect(procs.allSatisfy { $0.terminationStatus == 0 })
         #expect(busy.status != 0)
         #expect(busy.stderr.contains("another hvctl command"), "\(busy.stderr)")
+        #expect(FileManager.default.fileExists(atPath: h.lock), "the lock is this host's, not /run/hvctl's")
         let order = (f.read("order") ?? "").split(separator: "\n").map { $0.split(separator: " ") }
         #expect(order.count == 4)
         if order.count == 4 {
@@ -177,6 +162,6 @@ struct FlowCommandTests {
         #expect(lines.contains("start"))
         #expect(lines.filter { $0.hasPrefix("  unit hvctl-") }.count == 5)
         #expect(f.read("calls") == nil)
-        #expect(!FileManager.default.fileExists(atPath: f.top + "/state/state.json"))
+        #expect(!FileManager.default.fileExists(atPath: HvctlHost(top: f.top).state + "/state.json"))
     }
 }

@@ -12,10 +12,10 @@ struct HooksCommandTests {
         try f.add("20-b.sh", "true\n")
         try f.add("10-a.sh", "true\n")
         try f.add("notes.txt", "x\n")
-        let text = try Witness.run([hvctl, "hooks", "list", "--extras-dir", f.extras])
+        let text = try Witness.run([hvctlBinary, "hooks", "list", "--extras-dir", f.extras])
         #expect(text.status == 0)
         #expect(text.stdout.contains("  10-a.sh\n  20-b.sh\n  ignored: notes.txt (does not end in .sh)"))
-        let json = try Witness.run([hvctl, "hooks", "list", "-o", "json"], environment: ["HVCTL_EXTRAS_DIR": f.extras])
+        let json = try Witness.run([hvctlBinary, "hooks", "list", "-o", "json"], environment: ["HVCTL_EXTRAS_DIR": f.extras])
         let contents = try JSONDecoder().decode(ExtrasDirectory.Contents.self, from: Data(json.stdout.utf8))
         #expect(contents.hooks.map(\.file) == ["10-a.sh", "20-b.sh"])
     }
@@ -26,7 +26,7 @@ struct HooksCommandTests {
         defer { f.remove() }
         try f.add("10-ok.sh", "true\n")
         try f.add("20-bad.sh", #"[[ "$1" == source ]] && return 0; for i in $(seq 1 30); do echo "out $i"; done; exit 5"#)
-        let out = try Witness.run([hvctl, "hooks", "run", "stack", "install", "--extras-dir", f.extras, "--driver", "fake"])
+        let out = try Witness.run([hvctlBinary, "hooks", "run", "stack", "install", "--extras-dir", f.extras, "--driver", "fake"])
         #expect(out.status == 1)
         let lines = out.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("ok    10-ok.sh  stack install") == true)
@@ -44,7 +44,7 @@ struct HooksCommandTests {
         try f.add("20-d.sh", #"[[ "$1" == source ]] || echo "$VIRT_DRIVER" >>"$OUT/driver""#)
         try FileManager.default.createDirectory(atPath: f.top + "/state", withIntermediateDirectories: true)
         let noState = ["HVCTL_STATE_DIR": f.top + "/state"]
-        let base = [hvctl, "hooks", "run", "unstack", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
+        let base = [hvctlBinary, "hooks", "run", "unstack", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
         try Witness.run(base, environment: noState)
         try #"{"activeDriver": "docker", "drivers": {}, "version": 1}"#.write(toFile: f.top + "/state/state.json", atomically: true, encoding: .utf8)
         try Witness.run(base, environment: noState)
@@ -59,7 +59,7 @@ struct HooksCommandTests {
         defer { f.remove() }
         try f.add("20-b.sh", #"echo ran >>"$OUT/ran""#)
         try f.add("10-a.sh", #"echo ran >>"$OUT/ran""#)
-        let out = try Witness.run([hvctl, "hooks", "run", "clean", "--extras-dir", f.extras, "--env", "OUT=\(f.out)", "--dry-run"])
+        let out = try Witness.run([hvctlBinary, "hooks", "run", "clean", "--extras-dir", f.extras, "--env", "OUT=\(f.out)", "--dry-run"])
         #expect(out.status == 0)
         let units = out.stdout.split(separator: "\n").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(units.count == 2)
@@ -73,7 +73,7 @@ struct HooksCommandTests {
         defer { f.remove() }
         try f.add("20-sleeper.sh", #"[[ "$1" == source ]] && return 0; echo $$ >"$OUT/pid"; exec sleep 300"#)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: hvctl)
+        process.executableURL = URL(fileURLWithPath: hvctlBinary)
         process.arguments = ["hooks", "run", "stack", "extra", "--extras-dir", f.extras, "--env", "OUT=\(f.out)"]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -101,7 +101,7 @@ struct HooksCommandTests {
         defer { f.remove() }
         var args = arguments
         if !args.contains("--extras-dir") { args += ["--extras-dir", f.extras] }
-        let out = try Witness.run([hvctl] + args)
+        let out = try Witness.run([hvctlBinary] + args)
         #expect(out.status != 0)
         #expect(out.stderr.contains(message), "\(out.stderr)")
         let errorLines = out.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage") && !$0.hasPrefix("  See") && !$0.isEmpty }

@@ -12,7 +12,7 @@ struct LibvirtDriverTests {
 
     @Test("start from a stopped daemon while Docker is active: libvirt comes up and becomes the active driver")
     func startFromStopped() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-libvirt-test")
         defer { s.remove(); ensureLibvirtRunning() }
         ensureDockerRunning()
         #expect(try s.hvctl("start", "docker").status == 0)
@@ -27,7 +27,7 @@ struct LibvirtDriverTests {
         let status = try #require(try s.json("status", "-o", "json") as? [String: Any])
         #expect(status["active"] as? String == "libvirt")
         #expect(try dockerUp(), "starting libvirt must leave Docker up")
-        let conf = try String(contentsOfFile: s.dir + "/compute.conf", encoding: .utf8)
+        let conf = try String(contentsOfFile: s.computeConfig, encoding: .utf8)
         #expect(conf.contains("compute_driver = libvirt.LibvirtDriver"))
         #expect(conf.contains("[libvirt]\nvirt_type = kvm") || conf.contains("[libvirt]\nvirt_type = qemu"))
         #expect(try s.hvctl("start", "libvirt").stdout == "libvirt is already running; it is the active driver\n")
@@ -41,7 +41,7 @@ struct LibvirtDriverTests {
 
     @Test("instances launch, list and delete; cleanup removes marked domains and spares the test's own")
     func instancesAndCleanup() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-libvirt-test")
         defer { s.remove() }
         #expect(try s.hvctl("start", "libvirt").status == 0)
         let names = ["lv-a-" + uniqueName("i"), "lv-b-" + uniqueName("i")]
@@ -81,7 +81,7 @@ struct LibvirtDriverTests {
 
     @Test("a domain that ignores the ACPI shutdown is destroyed after the grace period")
     func shutdownFallsBackToDestroy() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-libvirt-test")
         defer { s.remove() }
         #expect(try s.hvctl("start", "libvirt").status == 0)
         let name = uniqueName("lv-stubborn")
@@ -95,7 +95,7 @@ struct LibvirtDriverTests {
 
     @Test("a bad URI or a stopped daemon is a one-line error, and nothing is restarted")
     func failures() throws {
-        let s = Sandbox()
+        let s = HvctlHost("hvctl-libvirt-test")
         defer { s.remove(); ensureLibvirtRunning() }
         let bad = try s.hvctl("status", "libvirt", "--libvirt-uri", "nosuchdriver:///x")
         #expect(bad.status != 0)
@@ -104,7 +104,7 @@ struct LibvirtDriverTests {
 
         try Witness.run(["systemctl", "stop", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket", "libvirtd.service"])
         for args in [["instance", "list", "--driver", "libvirt"], ["instance", "launch", "x1", "--driver", "libvirt"]] {
-            let out = try Witness.run([hvctlBinary] + args, environment: s.env)
+            let out = try s.hvctl(args)
             #expect(out.status != 0)
             #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
             #expect(out.stderr.contains("libvirt is not running"))

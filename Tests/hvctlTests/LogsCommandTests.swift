@@ -4,13 +4,13 @@ import Testing
 
 /// Runs one phase of the fixture's hooks and returns the run id.
 func runHooks(_ f: HookFixture, _ call: [String], env: [String: String] = [:]) throws -> String {
-    let out = try Witness.run([hvctl, "hooks", "run"] + call + ["--extras-dir", f.extras, "--env", "OUT=\(f.out)", "-o", "json"], environment: env)
+    let out = try Witness.run([hvctlBinary, "hooks", "run"] + call + ["--extras-dir", f.extras, "--env", "OUT=\(f.out)", "-o", "json"], environment: env)
     let report = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any], "\(out.stdout)\(out.stderr)")
     return try #require(report["run"] as? String)
 }
 
 func logs(_ args: String...) throws -> Witness.Output {
-    try Witness.run([hvctl, "logs"] + args)
+    try Witness.run([hvctlBinary, "logs"] + args)
 }
 
 @Suite("hvctl logs (sd-journal, in the test host)", .serialized)
@@ -94,7 +94,7 @@ struct LogsCommandTests {
         defer { f.remove() }
         try f.add("20-slow.sh", #"[[ "$1" == source ]] && return 0; echo first; sleep 3; echo second; sleep 1"#)
         let hooks = Process()
-        hooks.executableURL = URL(fileURLWithPath: hvctl)
+        hooks.executableURL = URL(fileURLWithPath: hvctlBinary)
         hooks.arguments = ["hooks", "run", "stack", "extra", "--extras-dir", f.extras]
         hooks.standardOutput = FileHandle.nullDevice
         try hooks.run()
@@ -102,7 +102,7 @@ struct LogsCommandTests {
         _ = try await eventually(timeout: .seconds(10)) { try logs("-o", "cat").stdout.contains("first") ? true : nil }
 
         let follower = Process()
-        follower.executableURL = URL(fileURLWithPath: hvctl)
+        follower.executableURL = URL(fileURLWithPath: hvctlBinary)
         follower.arguments = ["logs", "-f", "-o", "cat"]
         let pipe = Pipe()
         follower.standardOutput = pipe
@@ -151,10 +151,10 @@ struct LogsCommandTests {
         let state = "/tmp/" + uniqueName("hvctl-logs-state")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let env = ["HVCTL_STATE_DIR": state, "HVCTL_COMPUTE_CONFIG": state + "/compute.conf"]
-        try Witness.run([hvctl, "start", "fake"], environment: env)
+        try Witness.run([hvctlBinary, "start", "fake"], environment: env)
         let out = try logs("fake", "-n", "3", "-o", "cat")
         #expect(out.stdout == "fake: install\nfake: configure\nfake: start\n")
-        try Witness.run([hvctl, "start", "fake"], environment: env)
+        try Witness.run([hvctlBinary, "start", "fake"], environment: env)
         #expect(try logs("fake", "-n", "1", "-o", "cat").stdout == "fake: already running; active driver\n")
         ensureDockerRunning()
         let docker = try logs("docker", "--since", "-1h", "-o", "short")
@@ -168,7 +168,7 @@ struct LogsCommandTests {
         defer { f.remove() }
         try f.add("20-many.sh", #"[[ "$1" == source ]] || seq 1 50000"#)
         _ = try runHooks(f, ["stack", "install"])
-        let out = try Witness.run(["bash", "-c", "set -o pipefail; \"$0\" logs -o cat | head -1", hvctl])
+        let out = try Witness.run(["bash", "-c", "set -o pipefail; \"$0\" logs -o cat | head -1", hvctlBinary])
         #expect(out.stdout == "1\n")
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stderr.isEmpty)
@@ -184,7 +184,7 @@ struct LogsCommandTests {
         (["--run", "x", "--all-runs"], "exclude each other"),
     ])
     func badInput(args: [String], message: String) throws {
-        let out = try Witness.run([hvctl, "logs"] + args)
+        let out = try Witness.run([hvctlBinary, "logs"] + args)
         #expect(out.status != 0)
         #expect(out.stderr.contains(message), "\(out.stderr)")
         #expect(out.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage") && !$0.hasPrefix("  See") }.count == 1)

@@ -75,6 +75,39 @@ public struct EngineClient: Sendable {
             timeout: requestTimeout)
     }
 
+    /// A versioned GET whose answer streams (events, followed logs): `handle` reads the body
+    /// as it arrives, until the answer ends or the task is cancelled. The head must come within
+    /// `headTimeout`; the body may then be quiet for as long as it likes. Fails as `request`
+    /// does: `EngineError`s with the daemon's own message, or `CancellationError`.
+    public func stream(
+        _ path: String, headTimeout: Duration = .seconds(30), _ handle: (UnixHTTPBody) async throws -> Void
+    ) async throws {
+        try Self.checkSocket(socketPath)
+        let target = "/v\(apiVersion)\(path)"
+        let client = UnixHTTPClient(socketPath: socketPath)
+        let request = UnixHTTPClient.Request(method: .GET, target: target, headers: ["Host": "docker"])
+        do {
+            try await client.withResponse(to: request, headTimeout: headTimeout) { head, body in
+                let status = Int(head.status.code)
+                guard (200..<400).contains(status) else {
+                    var collected = Data()
+                    for try await chunk in body {
+                        collected.append(contentsOf: chunk.readableBytesView)
+                        if collected.count >= Self.maximumErrorBody { break }
+                    }
+                    throw EngineError.api(status: status, message: Self.message(in: collected) ?? head.status.reasonPhrase)
+                }
+                try await handle(body)
+            }
+        } catch let error as EngineError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw Self.engineError(error, socket: socketPath, request: "GET \(target)", timeout: headTimeout)
+        }
+    }
+
     public struct Response: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
@@ -84,12 +117,12 @@ public struct EngineClient: Sendable {
     // MARK: plumbing
 
     private static let maximumBody = 64 << 20
+    /// An error's message is short; a failing stream's body is read no further than this.
+    private static let maximumErrorBody = 64 << 10
 
-    private static func send(
-        socketPath: String, method: HTTPMethod, path: String, body: Data?, contentType: String, timeout: Duration
-    ) async throws -> Response {
-        // Said before any I/O: a regular file, FIFO, device or directory at the path would
-        // otherwise wait out the timeout and end as "Connection refused".
+    /// Said before any I/O: a regular file, FIFO, device or directory at the path would
+    /// otherwise wait out the timeout and end as "Connection refused".
+    private static func checkSocket(_ socketPath: String) throws {
         var st = stat()
         guard stat(socketPath, &st) == 0 else {
             throw EngineError.unreachable(socket: socketPath, reason: errno == ENOENT ? "no such socket (is docker.service running?)" : Errno.current.description)
@@ -97,6 +130,12 @@ public struct EngineClient: Sendable {
         guard st.st_mode & S_IFMT == S_IFSOCK else {
             throw EngineError.unreachable(socket: socketPath, reason: "it is not a socket (it is \(AtomicFile.kind(st.st_mode))); pass --docker-socket with the Engine's socket")
         }
+    }
+
+    private static func send(
+        socketPath: String, method: HTTPMethod, path: String, body: Data?, contentType: String, timeout: Duration
+    ) async throws -> Response {
+        try checkSocket(socketPath)
         var request = UnixHTTPClient.Request(method: method, target: path, headers: ["Host": "docker"])
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
