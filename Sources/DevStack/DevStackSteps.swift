@@ -101,7 +101,9 @@ public enum DevStackSteps {
             fi
             local state="${HVCTL_JOBS_SOCKET%/*}/job-${name}.state"
             # In a subshell: saving unsets what the next call must not see, and this shell goes on.
-            (HVCTL_STATE_OUT=$state __hvctl_save_state) || return
+            # Assigned, not a prefix: unsetting a prefix assignment inside the function uncovers
+            # this call's own HVCTL_STATE_OUT, and the job would save its state over its caller's.
+            (HVCTL_STATE_OUT=$state; __hvctl_save_state) || return
             "$HVCTL_EXECUTABLE" job start "$name" "$state" -- $*
         }
         function async_runfunc {

@@ -100,7 +100,7 @@ public actor SystemdManager {
             while !bus.isReady {
                 if try bus.process() { continue }
                 let left = deadline - ContinuousClock.now
-                if left <= .zero { return OpenFailure("connected, but no answer after \(limit.formattedSeconds)") }
+                if left <= .zero { return OpenFailure("connected, but no answer within \(limit.formattedSeconds)") }
                 try bus.wait(min(left, .milliseconds(100)))
             }
         } catch {

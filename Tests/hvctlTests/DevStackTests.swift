@@ -200,7 +200,10 @@ extension DevStackTests {
 let asyncHook = #"""
     if [[ "$1" == "stack" && "$2" == "install" ]]; then
         JOB_INPUT=set-before-the-call
-        slow_job() { sleep 1; echo "slow job saw JOB_INPUT=$JOB_INPUT as $(id -un)" | tee "$OUT/slow-job"; }
+        slow_job() {
+            echo "${HVCTL_STATE_OUT:-none}" >"$OUT/slow-job-state-out"
+            sleep 1; echo "slow job saw JOB_INPUT=$JOB_INPUT as $(id -un)" | tee "$OUT/slow-job"
+        }
         async_runfunc slow_job
         JOB_INPUT=changed-after-the-call
         if [[ ${WITH_BAD_JOB:-} == yes ]]; then
@@ -231,6 +234,8 @@ extension DevStackTests {
         let out = try hvctl(f, ["stack"])
         #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
         #expect(f.read("waited") == "waited: slow job saw JOB_INPUT=set-before-the-call as root\n")
+        // A job saves no state: its caller's file is its caller's alone.
+        #expect(f.read("slow-job-state-out") == "none\n")
         // Its output is in the journal, from its own unit, with the run's fields.
         let entry = try await eventually(timeout: .seconds(10)) { () -> String? in
             let out = try Witness.run(["journalctl", "-o", "json", "--no-pager", "HVCTL_JOB=slow_job", "-n", "20"]).stdout
