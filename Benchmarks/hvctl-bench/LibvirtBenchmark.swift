@@ -41,7 +41,9 @@ struct LibvirtBenchmark {
     private func launch(tag: String, env: [String: String]) throws -> [String] {
         try (0..<count).map { i in
             let name = "hvctl-bench-\(tag)-\(getpid())-\(i)"
-            try runProgram(hvctl, ["instance", "launch", name, "--driver", "libvirt"], environment: env)
+            // No network: a network hvctl made on this state's record would outlive the state
+            // directory the defer removes, and be foreign to the benchmarks after this one.
+            try runProgram(hvctl, ["instance", "launch", name, "--driver", "libvirt", "--network", "none"], environment: env)
             return name
         }
     }

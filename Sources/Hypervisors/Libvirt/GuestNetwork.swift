@@ -59,15 +59,19 @@ enum GuestNetwork {
         return own
     }
 
+    /// dnsmasq pings an address before it offers it and waits up to 3 s for no answer
+    /// (measured: every guest's first lease came 3 s late). The subnet is hvctl's alone and
+    /// dnsmasq keeps its leases, so nothing else can hold one: `no-ping`.
     static func xml(uuid: String, subnet: String) -> String {
         """
-        <network>
+        <network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
           <name>\(own)</name>
           <uuid>\(uuid)</uuid>
           <forward mode='nat'/>
           <ip address='\(subnet).1' netmask='255.255.255.0'>
             <dhcp><range start='\(subnet).10' end='\(subnet).250'/></dhcp>
           </ip>
+          <dnsmasq:options><dnsmasq:option value='no-ping'/></dnsmasq:options>
         </network>
         """
     }
