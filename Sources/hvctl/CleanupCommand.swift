@@ -46,14 +46,22 @@ struct CleanupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await CleanupRun.run(driver: driver, settings: options.settings, dryRun: dryRun, note: note)
+        let error = outcome(of: report)
         if output == .json {
-            printJSON(CleanupOutput(report))
+            printJSON(CleanupOutput(report, dryRun: dryRun, error: error))
         } else {
             show(report)
         }
-        if !report.failures.isEmpty { throw CleanupError.failed(report.failures) }
-        if !report.unreachable.isEmpty && !ignoreUnreachable { throw CleanupError.unreachable(report.unreachable) }
-        if !dryRun && !report.remaining.isEmpty { throw CleanupError.remaining(report.remaining) }
+        if let error { throw error }
+    }
+
+    /// The error this cleanup ends in, if any: the first of failures, drivers not looked at
+    /// (unless accepted), marked items left.
+    private func outcome(of report: HostCleanup.Report) -> CleanupError? {
+        if !report.failures.isEmpty { return .failed(report.failures) }
+        if !report.unreachable.isEmpty && !ignoreUnreachable { return .unreachable(report.unreachable) }
+        if !dryRun && !report.remaining.isEmpty { return .remaining(report.remaining) }
+        return nil
     }
 
     private func show(_ report: HostCleanup.Report) {

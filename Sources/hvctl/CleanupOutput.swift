@@ -1,12 +1,23 @@
 import Stack
 
-/// The JSON form: the report's fields, with its derived lists spelled out beside them.
+/// The JSON form: the report's fields, with its derived lists spelled out beside them, and
+/// what scripts ask first: whether the host changed, and the error the command exits with.
 struct CleanupOutput: Encodable {
     var report: HostCleanup.Report
+    var dryRun: Bool
+    var error: CleanupError?
 
-    init(_ report: HostCleanup.Report) { self.report = report }
+    init(_ report: HostCleanup.Report, dryRun: Bool, error: CleanupError?) {
+        self.report = report
+        self.dryRun = dryRun
+        self.error = error
+    }
 
-    private enum Derived: String, CodingKey { case remaining, unreachable, removedCount }
+    /// A dry run changes nothing; a cleanup changed the host when it removed something or
+    /// settled a dead run.
+    var changed: Bool { !dryRun && (report.removedCount > 0 || !report.reapedRuns.isEmpty) }
+
+    private enum Derived: String, CodingKey { case remaining, unreachable, removedCount, dryRun, changed, error }
 
     func encode(to encoder: any Encoder) throws {
         try report.encode(to: encoder)
@@ -14,5 +25,8 @@ struct CleanupOutput: Encodable {
         try derived.encode(report.remaining, forKey: .remaining)
         try derived.encode(report.unreachable, forKey: .unreachable)
         try derived.encode(report.removedCount, forKey: .removedCount)
+        try derived.encode(dryRun, forKey: .dryRun)
+        try derived.encode(changed, forKey: .changed)
+        try derived.encode(error?.description, forKey: .error)
     }
 }

@@ -69,10 +69,10 @@ struct ReapCommand: AsyncParsableCommand {
                 for problem in report.failures + report.remaining + report.unreachable { note("not removed yet: \(problem)") }
             }
         } catch let error as ReapError {
-            if output == .json { printJSON(reports.map(CleanupOutput.init)) }
+            if output == .json { printJSON(reports.map { CleanupOutput($0, dryRun: false, error: $0.failures.isEmpty ? nil : .failed($0.failures)) }) }
             throw error
         }
-        if output == .json { printJSON(reports.map(CleanupOutput.init)) }
+        if output == .json { printJSON(reports.map { CleanupOutput($0, dryRun: false, error: $0.failures.isEmpty ? nil : .failed($0.failures)) }) }
         if text && reports.isEmpty && !wait { say("no run died unfinished") }
     }
 }

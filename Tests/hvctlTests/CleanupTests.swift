@@ -210,6 +210,12 @@ struct CleanupTests {
         #expect(try Witness.unitProperty(running, "ActiveState") == "active")
         #expect(FileManager.default.fileExists(atPath: h.state + "/runs/\(dead).lease"))
 
+        // For scripts: a dry run says it changed nothing, whatever it would remove.
+        let dryJSON = try JSONSerialization.jsonObject(with: Data(try h.hvctl("cleanup", "--dry-run", "-o", "json").stdout.utf8)) as? [String: Any]
+        #expect(dryJSON?["dryRun"] as? Bool == true)
+        #expect(dryJSON?["changed"] as? Bool == false, "\(String(describing: dryJSON))")
+        #expect((dryJSON?["removedCount"] as? Int ?? 0) > 0)
+
         let clean = try h.hvctl("cleanup")
         #expect(clean.status == 0, "\(clean.stderr)")
         #expect(clean.stdout.contains("settled run \(dead)"), "\(clean.stdout)")
@@ -224,5 +230,13 @@ struct CleanupTests {
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?["removedCount"] as? Int == 0, "\(json.stdout)")
         #expect((object?["remaining"] as? [Any])?.isEmpty == true)
+        #expect(object?["changed"] as? Bool == false, "nothing left to remove: \(json.stdout)")
+        #expect(object?["error"] is NSNull, "\(json.stdout)")
+
+        // One more leftover: the cleanup that removes it changed the host.
+        FileManager.default.createFile(atPath: h.state + "/.state.json.999998.tmp", contents: Data())
+        let again = try JSONSerialization.jsonObject(with: Data(try h.hvctl("cleanup", "-o", "json").stdout.utf8)) as? [String: Any]
+        #expect(again?["changed"] as? Bool == true, "\(String(describing: again))")
+        #expect(again?["removedCount"] as? Int == 1)
     }
 }

@@ -36,3 +36,16 @@ def test_unreachable_fails_with_hvctls_line_and_report(hvctl):
     result = hvctl.run('hvctl_cleanup')
     assert result['failed'] is True and result['msg'] == line
     assert result['changed'] is True and result['unreachable'] == ['libvirt: libvirtd.service is not running']
+
+
+def test_hvctls_own_changed_is_reported(hvctl):
+    hvctl.answer(['cleanup'], dict(report(), changed=True, error=None))
+    assert hvctl.run('hvctl_cleanup')['changed'] is True
+    hvctl.rules = []
+    hvctl.answer(['cleanup'], dict(report(removed=1), changed=False, error=None))
+    assert hvctl.run('hvctl_cleanup')['changed'] is False
+
+
+def test_check_mode_predicts_what_a_dry_run_would_remove(hvctl):
+    hvctl.answer(['cleanup', '--dry-run'], dict(report(removed=2, dry_run=True), changed=False, error=None))
+    assert hvctl.run('hvctl_cleanup', check_mode=True)['changed'] is True

@@ -16,8 +16,8 @@ description:
     under C(/run/hvctl), leases of runs that died) are cleaned at the same time; with I(driver), only that driver's
     resources. Only what carries hvctl's mark B(and) is on hvctl's record goes; what belongs to an hvctl command
     still running is never touched.
-  - C(changed) is true when hvctl removed something (its C(removedCount)) or settled a run that had died
-    (C(reapedRuns)). hvctl's cleanup JSON has no C(changed) field of its own.
+  - C(changed) is hvctl's own C(changed), true when it removed something (its C(removedCount)) or settled a run
+    that had died (C(reapedRuns)). With an hvctl older than that field, the module derives it the same way.
   - hvctl exits non-zero, and the module fails with its one-line message, when something failed, when a marked
     item remains (an image other containers use, what a live run owns), or when a driver's daemon is installed but
     stopped unless I(ignore_unreachable=true).
@@ -129,7 +129,10 @@ from ansible_collections.hvctl.hvctl.plugins.module_utils.hvctl import Hvctl, Hv
 
 
 def changed(report):
-    return bool(report.get('removedCount')) or bool(report.get('reapedRuns'))
+    # A dry run changed nothing (hvctl says changed false); check mode asks what it would change.
+    if report.get('dryRun') or 'changed' not in report:
+        return bool(report.get('removedCount')) or bool(report.get('reapedRuns'))
+    return bool(report['changed'])
 
 
 def main():
