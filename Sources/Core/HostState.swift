@@ -12,6 +12,10 @@ public struct HostState: Sendable, Equatable, Codable {
         /// hvctl started the daemon (it was not running before), so hvctl may stop it.
         public var startedByHvctl = false
         public var configured = false
+        /// hvctl's stack of this driver completed, and no unstack, clean or later stack has
+        /// begun since: with the daemon running, the driver is up (`hvctl start` is then a
+        /// no-op). A daemon that merely runs is not up: its hooks and configure never ran.
+        public var stacked: Bool?
         /// The base image configure settled on (Docker).
         public var baseImage: String?
         /// "kvm" or "qemu", as configure found the host (libvirt).

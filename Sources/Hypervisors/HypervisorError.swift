@@ -3,6 +3,8 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
     /// `source`: where the name came from ("--driver", "VIRT_DRIVER", "the DRIVER argument").
     case unknownDriver(String, known: [String], source: String? = nil)
     case notInstalled(driver: String, install: String)
+    /// Someone masked the daemon's unit: hvctl does not undo that.
+    case masked(driver: String, unit: String)
     case daemonStopped(driver: String, detail: String, start: String)
     case timedOut(String, after: Duration)
     case noSuchInstance(String, driver: String)
@@ -35,6 +37,8 @@ public enum HypervisorError: Error, Equatable, Sendable, CustomStringConvertible
             return "unknown driver '\(name)'\(source.map { " (from \($0))" } ?? ""); known drivers: \(known.joined(separator: ", "))"
         case .notInstalled(let driver, let install):
             return "\(driver) is not installed; install it with `\(install)` (or let hvctl do it: --install-packages)"
+        case .masked(let driver, let unit):
+            return "\(unit) is masked, so systemd will not start \(driver); hvctl does not unmask it: `systemctl unmask \(unit)` if \(driver) should run here"
         case .daemonStopped(let driver, let detail, let start):
             return "\(driver) is not running (\(detail)); start it with `\(start)`"
         case .timedOut(let what, let after):

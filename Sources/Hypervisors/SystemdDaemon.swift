@@ -46,8 +46,19 @@ public struct SystemdDaemon: Sendable {
     /// The service's unit, or `notInstalled` when systemd does not know it.
     public func installed(_ context: DriverContext) async throws -> UnitState {
         let state = try await unit(context)
-        guard state.isKnown else { throw HypervisorError.notInstalled(driver: driver, install: installHint) }
+        guard try isInstalled(state) else { throw HypervisorError.notInstalled(driver: driver, install: installHint) }
         return state
+    }
+
+    /// Whether systemd knows the service (else its package is missing); `masked` when
+    /// someone masked it, which installing cannot fix and hvctl does not undo.
+    public func isInstalled(_ context: DriverContext) async throws -> Bool {
+        try isInstalled(try await unit(context))
+    }
+
+    private func isInstalled(_ state: UnitState) throws -> Bool {
+        if state.loadState == "masked" { throw HypervisorError.masked(driver: driver, unit: service) }
+        return state.isKnown
     }
 
     /// Throws `daemonStopped` unless the service runs: callers that only look must never wake

@@ -87,7 +87,12 @@ public struct StackFlow: Sendable {
         _ = try plan(flow)
         var result = FlowResult(flow: flow, driver: driver.name, run: context.run.value)
         var record = HostState.Run(id: context.run.value + recordSuffix, flow: flow.rawValue, driver: driver.name, started: Date())
-        try context.state.update { $0.record(record) }
+        try context.state.update {
+            $0.record(record)
+            // Every flow begins by leaving the driver not stacked: only a stack that ends well
+            // makes it so again.
+            $0[driver: driver.name].stacked = false
+        }
         var devstack: DevStackEnvironment?
         var start = devstackStart
         var environments = 0
@@ -148,7 +153,10 @@ public struct StackFlow: Sendable {
         let finished = record
         try context.state.update {
             $0.record(finished)
-            if flow.leavesDriverActive && finished.succeeded == true { $0.activeDriver = driver.name }
+            if flow.leavesDriverActive && finished.succeeded == true {
+                $0.activeDriver = driver.name
+                $0[driver: driver.name].stacked = true
+            }
             // Unstacked, the driver is no longer up: the state must not name it active.
             if !flow.leavesDriverActive && $0.activeDriver == driver.name { $0.activeDriver = nil }
         }
@@ -218,10 +226,18 @@ public struct StackFlow: Sendable {
         return try await phase.run(run: context.run, manager: context.systemd) { onEvent(.hook($0)) }
     }
 
+    /// Up: hvctl stacked the driver (and has not unstacked it since) and its daemon runs.
+    /// A daemon running on a host where hvctl never stacked it is not up: the hooks and
+    /// configure (the compute config, the base image) have not run there.
+    public func isUp() async throws -> Bool {
+        guard try context.state.load()[driver: driver.name].stacked == true else { return false }
+        return try await driver.status(context).running
+    }
+
     /// `hvctl start` of a driver that is up: its start verb (a quick no-op) and it becomes the
     /// active driver, with no hooks. False when it is not up: then the stack flow is the start.
     public func activateIfRunning() async throws -> Bool {
-        guard try await driver.status(context).running, case .alreadyRunning = try await driver.start(context) else { return false }
+        guard try await isUp(), case .alreadyRunning = try await driver.start(context) else { return false }
         try context.state.update { $0.activeDriver = driver.name }
         session.log("already running; active driver")
         return true

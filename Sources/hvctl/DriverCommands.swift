@@ -27,8 +27,10 @@ struct StartCommand: AsyncParsableCommand {
         discussion: """
             When DRIVER is not up, runs the stack flow for it (hooks stack pre-install, install, \
             hooks stack install, configure, hooks stack post-config, start, hooks stack extra, \
-            hooks stack test-config). When it is already up it says so and returns at once, \
-            running no hooks. Other drivers that are up stay up (hvctl switch replaces one).
+            hooks stack test-config). When it is already up (hvctl stacked it, has not unstacked \
+            it since, and its daemon runs) it says so and returns at once, running no hooks; a \
+            daemon that runs but that hvctl never stacked gets the whole stack flow. Other \
+            drivers that are up stay up (hvctl switch replaces one).
 
             For docker: docker.service must be known to systemd (or --install-packages lets \
             hvctl apt-get docker.io), the base image is imported when missing (a busybox image \
@@ -73,10 +75,10 @@ struct StartCommand: AsyncParsableCommand {
         let json = options.output == .json
         if options.dryRun {
             // Looks only: status starts nothing and records nothing.
-            let running = try await session.driver.status(session.context).running
+            let up = try await flow.isUp()
             options.printPlan(
                 "start", driver: session.driver.name,
-                running ? ["\(session.driver.name) is already running: start would make it the active driver and run no hooks"] : try flow.plan(.stack))
+                up ? ["\(session.driver.name) is already running: start would make it the active driver and run no hooks"] : try flow.plan(.stack))
             return
         }
         // Already up: the quick no-op, no hooks; it still becomes the active driver. Under
@@ -185,14 +187,17 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await DriverSession.open(driverName: driver, settings: options.settings)
         let status = try await session.driver.status(session.context)
-        let active = try session.context.state.load().activeDriver
+        let state = try session.context.state.load()
+        let active = state.activeDriver
+        // Up as `hvctl start` means it: stacked by hvctl and running.
+        let up = status.running && state[driver: status.driver].stacked == true
         if output == .json {
-            struct Status: Encodable { var active: String?; var selected: String; var selectedFrom: String; var status: DriverStatus }
-            printJSON(Status(active: active, selected: session.selection.name, selectedFrom: session.selection.source, status: status))
+            struct Status: Encodable { var active: String?; var selected: String; var selectedFrom: String; var up: Bool; var status: DriverStatus }
+            printJSON(Status(active: active, selected: session.selection.name, selectedFrom: session.selection.source, up: up, status: status))
             return
         }
         say("driver:    \(status.driver) (from \(session.selection.source))\(active == status.driver ? ", active" : "")")
-        say("running:   \(status.running ? "yes" : "no")\(status.version.map { ", \($0)" } ?? "")")
+        say("running:   \(status.running ? "yes" : "no")\(status.version.map { ", \($0)" } ?? "")\(status.running && !up ? " (not stacked by hvctl: `hvctl start \(status.driver)` runs its stack)" : "")")
         say("detail:    \(status.detail)")
         if let n = status.instances { say("instances: \(n)") }
     }

@@ -183,11 +183,19 @@ struct InstanceCommand: AsyncParsableCommand {
         @Argument var name: String
         @Option(help: "The driver (default: the active driver).") var driver: String?
         @OptionGroup var options: DriverOptions
+        @Option(name: .shortAndLong, help: "Output format: text or json ({name, driver, deleted}).") var output: OutputFormat = .text
+
+        /// What `-o json` prints: a delete either happened or the command failed.
+        struct Deleted: Encodable { var name: String, driver: String, deleted = true }
 
         func run() async throws {
             let session = try await DriverSession.open(driverName: driver, settings: options.settings)
             try await session.driver.delete(name, session.context)
-            say("deleted \(name) from \(session.driver.name)")
+            if output == .json {
+                printJSON(Deleted(name: name, driver: session.driver.name))
+            } else {
+                say("deleted \(name) from \(session.driver.name)")
+            }
         }
     }
 }

@@ -56,11 +56,36 @@ struct DockerDriverTests {
     func stopLeavesForeignDaemon() throws {
         let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
+        // Running is not up: hvctl never stacked it here, so start runs the whole stack.
+        func up() throws -> Bool? { (try s.json("status", "docker", "-o", "json") as? [String: Any])?["up"] as? Bool }
+        #expect(try up() == false)
+        let first = try s.hvctl("start", "docker")
+        #expect(first.status == 0 && first.stdout.contains("docker started in"), "\(first.stdout)\(first.stderr)")
+        #expect(try up() == true)
         #expect(try s.hvctl("start", "docker").stdout.contains("already running"))
         let stop = try s.hvctl("stop", "docker")
         #expect(stop.status == 0)
         #expect(stop.stderr.contains("left running"))
         #expect(try dockerUp())
+        // Unstacked, though the daemon still runs: the next start stacks it again.
+        #expect(try up() == false)
+        let again = try s.hvctl("start", "docker")
+        #expect(again.stdout.contains("docker started in"), "\(again.stdout)\(again.stderr)")
+    }
+
+    @Test("a masked docker.service fails the stack in one line naming the mask; hvctl does not unmask it")
+    func maskedDaemon() throws {
+        let s = HvctlHost("hvctl-docker-test")
+        defer { s.remove() }
+        try Witness.run(["systemctl", "mask", "--runtime", "docker.service"])
+        defer {
+            _ = try? Witness.run(["systemctl", "unmask", "--runtime", "docker.service"])
+            ensureDockerRunning()
+        }
+        let out = try s.hvctl("start", "docker")
+        #expect(out.status != 0)
+        #expect(out.stderr.hasSuffix("Error: stack of docker failed at 'install': docker.service is masked, so systemd will not start docker; hvctl does not unmask it: `systemctl unmask docker.service` if docker should run here\n"), "\(out.stderr)")
+        #expect(try Witness.unitProperty("docker.service", "LoadState") == "masked")
     }
 
     @Test("instances launch, list and delete; cleanup removes hvctl's things and nothing else")
@@ -103,8 +128,11 @@ struct DockerDriverTests {
         }
 
         #expect(try s.hvctl("instance", "delete", mine[0]).stderr.contains("not created by hvctl"))
-        let deleted = try s.hvctl("instance", "delete", "inst-c")
+        let deleted = try s.hvctl("instance", "delete", "inst-c", "-o", "json")
         #expect(deleted.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(deleted.stdout.utf8)) as? [String: Any]
+        #expect(object?["name"] as? String == "inst-c" && object?["driver"] as? String == "docker", "\(deleted.stdout)")
+        #expect(object?["deleted"] as? Bool == true)
         #expect(try docker("inspect", "inst-c").status != 0)
 
         let dry = try s.hvctl("cleanup", "docker", "--dry-run")

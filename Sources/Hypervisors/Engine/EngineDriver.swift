@@ -60,7 +60,7 @@ extension EngineDriver {
     // MARK: the five verbs
 
     public func install(_ context: DriverContext) async throws {
-        if try await daemon.unit(context).isKnown { return }
+        if try await daemon.isInstalled(context) { return }
         guard context.settings.installPackages else {
             throw HypervisorError.notInstalled(driver: name, install: daemon.installHint)
         }

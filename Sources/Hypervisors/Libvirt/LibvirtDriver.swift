@@ -29,7 +29,7 @@ public struct LibvirtDriver: Hypervisor {
     // MARK: the five verbs
 
     public func install(_ context: DriverContext) async throws {
-        let known = try await Self.daemon.unit(context).isKnown
+        let known = try await Self.daemon.isInstalled(context)
         if known && FileManager.default.isExecutableFile(atPath: Self.qemu) { return }
         guard context.settings.installPackages else {
             throw HypervisorError.notInstalled(driver: name, install: Self.daemon.installHint)
