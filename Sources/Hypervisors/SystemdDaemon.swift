@@ -153,11 +153,12 @@ public struct SystemdDaemon: Sendable {
     /// nil when the service runs; else the driver's status, from its units alone.
     public func statusUnlessRunning(_ context: DriverContext, configured: Bool) async throws -> DriverStatus? {
         let state = try await unit(context)
-        guard state.isKnown else {
+        let masked = state.loadState == "masked"
+        guard state.isKnown || masked else {
             return DriverStatus(driver: driver, installed: false, configured: configured, running: false, detail: "\(service) is not installed")
         }
         guard !(try await isUp(context)) else { return nil }
-        var detail = "\(service) is \(state.activeState)"
+        var detail = masked ? "\(service) is masked (systemd will not start it)" : "\(service) is \(state.activeState)"
         if let first = sockets.first { detail += "; \(first) is \(try await context.systemd.unit(first).activeState)" }
         return DriverStatus(driver: driver, installed: true, configured: configured, running: false, detail: detail)
     }

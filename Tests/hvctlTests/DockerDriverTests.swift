@@ -77,6 +77,7 @@ struct DockerDriverTests {
     func maskedDaemon() throws {
         let s = HvctlHost("hvctl-docker-test")
         defer { s.remove() }
+        try Witness.run(["systemctl", "stop", "docker.socket", "docker.service"])
         try Witness.run(["systemctl", "mask", "--runtime", "docker.service"])
         defer {
             _ = try? Witness.run(["systemctl", "unmask", "--runtime", "docker.service"])
@@ -86,6 +87,8 @@ struct DockerDriverTests {
         #expect(out.status != 0)
         #expect(out.stderr.hasSuffix("Error: stack of docker failed at 'install': docker.service is masked, so systemd will not start docker; hvctl does not unmask it: `systemctl unmask docker.service` if docker should run here\n"), "\(out.stderr)")
         #expect(try Witness.unitProperty("docker.service", "LoadState") == "masked")
+        let status = try s.hvctl("status", "docker")
+        #expect(status.stdout.contains("detail:    docker.service is masked (systemd will not start it)"), "\(status.stdout)")
     }
 
     @Test("instances launch, list and delete; cleanup removes hvctl's things and nothing else")
