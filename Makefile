@@ -29,17 +29,23 @@ run: build
 	$(ON_SYSTEMD) scripts/main-job
 
 ## The whole test suite, against real systemd, journald, dockerd, podman and libvirtd; the
-## Debian package first, which a test installs in the test host.
+## Debian package first, which a test installs in the test host. Then the Ansible collection's
+## tests and the fleet test: the README's playbook installs that package on three booted hosts
+## (scripts/fleet) over ssh (ansible-core and pytest in a venv from PyPI, /opt/ansible-venv).
 test: setup
 	scripts/deb
 	$(SWIFT) build --build-tests
 	$(ON_SYSTEMD) $(SWIFT) test --skip-build --no-parallel
+	ansible/tests/run --setup --fleet
 
-## Benchmarks: figures, not pass/fail (kept out of CI).
+## Benchmarks: figures, not pass/fail (kept out of CI). HVCTL_BENCH_ONLY=fleet runs only the
+## fleet's (hvctl cleanup of three hosts through Ansible against an ssh loop).
 bench: setup
 	$(SWIFT) build -c release $(STATIC) --product hvctl-bench
 	$(SWIFT) build -c release $(STATIC) --product hvctl
-	$(ON_SYSTEMD) .build/release/hvctl-bench 100
+	if [ "$${HVCTL_BENCH_ONLY:-}" != fleet ]; then $(ON_SYSTEMD) .build/release/hvctl-bench 100; fi
+	if [ -z "$${HVCTL_BENCH_ONLY:-}" ] || [ "$${HVCTL_BENCH_ONLY}" = fleet ]; then \
+		scripts/deb && ansible/tests/run --setup --fleet-bench; fi
 
 ## dist/hvctl_VERSION-1_amd64.deb, checked with lintian.
 deb: setup

@@ -76,6 +76,7 @@ def test_role_writes_hvctl_conf_root_0644_and_is_idempotent(tmp_path):
     if os.geteuid() != 0:
         pytest.skip('the role makes the file root:root: run as root')
     conf = tmp_path / 'etc' / 'hvctl' / 'hvctl.conf'
+    extras = tmp_path / 'etc' / 'hvctl' / 'extras.d'
     play = tmp_path / 'play.yml'
     play.write_text('''
 - hosts: localhost
@@ -84,23 +85,31 @@ def test_role_writes_hvctl_conf_root_0644_and_is_idempotent(tmp_path):
     - role: hvctl.hvctl.hvctl
       hvctl_deb_path: /nonexistent.deb
       hvctl_conf_path: %s
+      hvctl_extras_dir: %s
       hvctl_hook_env: {ENABLED_SERVICES: hello}
-''' % conf)
-    for expect_changed in (2, 0):
+''' % (conf, extras))
+    for expect_changed in (3, 0):
         proc = ansible(tmp_path, '-c', 'local', '-i', 'localhost,', '--tags', 'hvctl_config', str(play))
         assert proc.returncode == 0, proc.stdout
         assert 'changed=%d' % expect_changed in proc.stdout, proc.stdout
     st = os.stat(str(conf))
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644)
     assert sections(conf.read_text())['hook_env'] == {'ENABLED_SERVICES': 'hello'}
+    # hvctl requires the extras.d directory hvctl.conf names: the role makes it, root's 0755.
+    st = os.stat(str(extras))
+    assert stat.S_ISDIR(st.st_mode) and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o755)
+    assert sections(conf.read_text())['DEFAULT']['extras_dir'] == str(extras)
 
 
-def test_readme_playbook_is_valid(tmp_path):
+def test_readme_playbook_is_the_fleet_playbook_and_valid(tmp_path):
+    from conftest import ANSIBLE_DIR
     readme = os.path.join(os.path.dirname(ROLE), '..', 'README.md')
     with open(readme) as f:
         text = f.read()
     playbook = text.split('```yaml\n', 1)[1].split('```', 1)[0]
-    (tmp_path / 'playbook.yml').write_text(playbook)
+    fleet = os.path.join(os.path.dirname(ANSIBLE_DIR), 'examples', 'fleet', 'playbook.yml')
+    with open(fleet) as f:
+        assert playbook == f.read()
     (tmp_path / 'hosts.ini').write_text('[ci_hosts]\nh1\nh2\nh3\n')
-    proc = ansible(tmp_path, '-i', 'hosts.ini', '--syntax-check', 'playbook.yml')
+    proc = ansible(tmp_path, '-i', 'hosts.ini', '--syntax-check', fleet)
     assert proc.returncode == 0, proc.stdout

@@ -7,8 +7,8 @@ def flow(flow='stack', driver='docker', changed=True, succeeded=True, error=None
                     dict(name='install', outcome='done', detail=None, seconds=0.1, changed=None, hooks=[])])
 
 
-def status(driver='docker', running=True, active='docker'):
-    return dict(active=active, selected=driver, selectedFrom='the DRIVER argument',
+def status(driver='docker', running=True, active='docker', up=None):
+    return dict(active=active, selected=driver, selectedFrom='the DRIVER argument', up=running if up is None else up,
                 status=dict(driver=driver, installed=True, configured=True, running=running, version='24', instances=0, detail=''))
 
 
@@ -105,6 +105,20 @@ def test_check_mode_stacked_down_is_changed(hvctl):
     hvctl.answer(['start', 'docker', '--dry-run'], dict(flow='start', driver='docker', dryRun=True, plan=['hooks stack pre-install', 'install']))
     hvctl.answer(['status', 'docker'], status('docker', running=False))
     assert hvctl.run('hvctl_stack', check_mode=True, driver='docker')['changed'] is True
+
+
+def test_check_mode_stacked_running_but_never_stacked_is_changed(hvctl):
+    # Docker as Debian starts it: running, but hvctl's stack (hooks, configure) never ran.
+    hvctl.answer(['start', 'docker', '--dry-run'], dict(flow='start', driver='docker', dryRun=True, plan=['hooks stack pre-install', 'install']))
+    hvctl.answer(['status', 'docker'], status('docker', running=True, up=False))
+    assert hvctl.run('hvctl_stack', check_mode=True, driver='docker')['changed'] is True
+
+
+def test_switched_to_an_active_driver_that_is_not_up_switches(hvctl):
+    hvctl.answer(['status', 'docker'], status('docker', running=True, up=False))
+    hvctl.answer(['switch', 'docker'], dict(flow='switch', to='docker', succeeded=True, changed=True, error=None, flows=[]))
+    assert hvctl.run('hvctl_stack', state='switched', driver='docker')['changed'] is True
+    assert ['switch', 'docker', '-o', 'json'] in hvctl.calls()
 
 
 def test_check_mode_unstack_of_stopped_driver_without_hooks(hvctl):

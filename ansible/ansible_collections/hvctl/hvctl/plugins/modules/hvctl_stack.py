@@ -13,13 +13,14 @@ short_description: Stack, unstack, clean or switch a hypervisor driver with hvct
 description:
   - Runs hvctl's flows on the target host with C(-o json) and returns hvctl's JSON as the result.
   - I(state=stacked) runs C(hvctl start DRIVER), hvctl's idempotent stack (DevStack's stack.sh with
-    the extras.d hooks when the driver is down; when it is up, a no-op that makes it the active driver
-    and runs no hooks, reported C(changed=false)). With I(restack=true) it runs C(hvctl stack) instead,
+    the extras.d hooks when the driver is not up; when it is up (stacked by hvctl and running), a
+    no-op that makes it the active driver and runs no hooks, reported C(changed=false)). A daemon that runs
+    but that hvctl never stacked (Docker as Debian starts it) gets the whole stack. With I(restack=true) it runs C(hvctl stack) instead,
     which runs every step and hook again each time.
   - I(state=unstacked) runs C(hvctl unstack) (hooks unstack, then the driver's stop),
     I(state=cleaned) runs C(hvctl clean) (unstack, hooks clean, then the driver's cleanup).
   - I(state=switched) runs C(hvctl switch DRIVER) (unstack the active driver, stack DRIVER, rolling back
-    to the old driver if a step fails). When DRIVER is already the active driver and running, the module
+    to the old driver if a step fails). When DRIVER is already the active driver and up, the module
     runs nothing and reports C(changed=false) (hvctl itself would stack it again).
   - C(changed) is hvctl's own C(changed) field; a failure's C(msg) is hvctl's one-line message.
 version_added: 0.1.0
@@ -79,9 +80,10 @@ extends_documentation_fragment:
 notes:
   - Check mode runs the same command with C(--dry-run -o json) and returns hvctl's C(plan). hvctl's plan does not
     say whether each step would change the host, so C(changed) is predicted from C(hvctl status DRIVER -o json)
-    and the plan. I(state=stacked) would change when the driver is not running (or always, with I(restack=true));
+    and the plan. I(state=stacked) would change when the driver is not up (C(up) in C(hvctl status -o json), stacked by
+    hvctl and running), or always, with I(restack=true);
     I(state=unstacked) and I(state=cleaned) would change when the plan runs a hook unit or the driver is running;
-    I(state=switched) would change unless DRIVER is already active and running.
+    I(state=switched) would change unless DRIVER is already active and up.
   - "A C(hvctl stack) (I(restack=true)) always reports C(changed=true): its install and configure steps
     report C(changed: null) (they cannot tell), which hvctl counts as a change."
 seealso:
@@ -238,9 +240,15 @@ def flow_command(params):
     return args + env_args(params['env'])
 
 
+def is_up(status):
+    """hvctl's `up`: stacked by hvctl and running (an hvctl before `up` existed: running)."""
+    inner = status.get('status') or {}
+    return bool(status.get('up', inner.get('running')))
+
+
 def is_active_and_running(status):
     inner = status.get('status') or {}
-    return bool(inner.get('running')) and status.get('active') == inner.get('driver')
+    return is_up(status) and status.get('active') == inner.get('driver')
 
 
 def predicted_change(params, plan, status):
@@ -248,7 +256,7 @@ def predicted_change(params, plan, status):
     state = params['state']
     running = bool((status.get('status') or {}).get('running'))
     if state == 'stacked':
-        return params['restack'] or not running
+        return params['restack'] or not is_up(status)
     if state == 'switched':
         return not is_active_and_running(status)
     hook_units = any(line.strip().startswith('unit ') for line in plan)
@@ -284,7 +292,7 @@ def main():
             if is_active_and_running(status):
                 module.exit_json(
                     changed=False, flow='switch', to=status['status']['driver'], succeeded=True, error=None, flows=[],
-                    msg='%s is already the active driver and running' % status['status']['driver'])
+                    msg='%s is already the active driver and up' % status['status']['driver'])
         if module.check_mode:
             payload, result = hvctl.json(args + ['--dry-run', '-o', 'json'])
             if state != 'switched':
