@@ -18,9 +18,10 @@ public struct FlowResult: Sendable, Encodable {
         firstFailure.map { .stepFailed(flow: flow.rawValue, driver: driver, step: $0.step.description, detail: $0.outcome.detail ?? "failed") }
     }
 
-    /// `hvctl start` of a driver that is up: its start verb alone, which changed nothing.
-    public static func alreadyRunning(_ driver: String, run: String) -> FlowResult {
-        FlowResult(flow: .stack, driver: driver, run: run, steps: [StepResult(step: .verb(.start), outcome: .done, seconds: 0, changed: false)])
+    /// `hvctl start` of a driver that is up: its start verb alone, which changed nothing but,
+    /// when `madeActive`, which driver is the active one.
+    public static func alreadyRunning(_ driver: String, run: String, madeActive: Bool) -> FlowResult {
+        FlowResult(flow: .stack, driver: driver, run: run, steps: [StepResult(step: .verb(.start), outcome: .done, seconds: 0, changed: madeActive)])
     }
 
     enum CodingKeys: String, CodingKey { case flow, driver, run, succeeded, changed, error, steps }

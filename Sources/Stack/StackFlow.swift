@@ -234,13 +234,21 @@ public struct StackFlow: Sendable {
         return try await driver.status(context).running
     }
 
+    /// What `hvctl start` found: a driver not up (the stack flow is then the start), or an up
+    /// one that was already the active driver or has just become it (a change to the host).
+    public enum Activation: Sendable, Equatable { case notUp, alreadyActive, madeActive }
+
     /// `hvctl start` of a driver that is up: its start verb (a quick no-op) and it becomes the
-    /// active driver, with no hooks. False when it is not up: then the stack flow is the start.
-    public func activateIfRunning() async throws -> Bool {
-        guard try await isUp(), case .alreadyRunning = try await driver.start(context) else { return false }
-        try context.state.update { $0.activeDriver = driver.name }
+    /// active driver, with no hooks.
+    public func activateIfRunning() async throws -> Activation {
+        guard try await isUp(), case .alreadyRunning = try await driver.start(context) else { return .notUp }
+        var was: String?
+        try context.state.update {
+            was = $0.activeDriver
+            $0.activeDriver = driver.name
+        }
         session.log("already running; active driver")
-        return true
+        return was == driver.name ? .alreadyActive : .madeActive
     }
 
     /// Runs one driver verb; whether it changed the host (nil: it cannot tell).

@@ -84,10 +84,11 @@ struct StartCommand: AsyncParsableCommand {
         // Already up: the quick no-op, no hooks; it still becomes the active driver. Under
         // the host lock, like every change to the host.
         let lock = try await options.hostLock()
-        if try await flow.activateIfRunning() {
+        let activation = try await flow.activateIfRunning()
+        if activation != .notUp {
             lock.release()
             if json {
-                printJSON(FlowResult.alreadyRunning(session.driver.name, run: session.context.run.value))
+                printJSON(FlowResult.alreadyRunning(session.driver.name, run: session.context.run.value, madeActive: activation == .madeActive))
             } else {
                 say("\(session.driver.name) is already running; it is the active driver")
             }

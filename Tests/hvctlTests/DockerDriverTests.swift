@@ -63,6 +63,11 @@ struct DockerDriverTests {
         #expect(first.status == 0 && first.stdout.contains("docker started in"), "\(first.stdout)\(first.stderr)")
         #expect(try up() == true)
         #expect(try s.hvctl("start", "docker").stdout.contains("already running"))
+        // Up but not the active driver: start makes it the active one again, a change; then none.
+        #expect(try s.hvctl("start", "fake").status == 0)
+        func startChanged() throws -> Bool? { (try s.json("start", "docker", "-o", "json") as? [String: Any])?["changed"] as? Bool }
+        #expect(try startChanged() == true)
+        #expect(try startChanged() == false)
         let stop = try s.hvctl("stop", "docker")
         #expect(stop.status == 0)
         #expect(stop.stderr.contains("left running"))
