@@ -77,6 +77,12 @@ def test_every_host_has_the_package_and_its_config(played, fleet):
         assert 'virt_driver = docker' in conf and 'top_dir = /opt/hvctl-example' in conf, conf
 
 
+def test_the_hosts_ran_at_the_same_time(played):
+    # forks 3: the two stacks that ran to the end overlapped in time.
+    a, b = (played.result(h, 'Stack Docker with the hooks') for h in ('fleet1', 'fleet2'))
+    assert a['began'] < b['began'] + b['seconds'] and b['began'] < a['began'] + a['seconds'], (a['began'], a['seconds'], b['began'], b['seconds'])
+
+
 def test_docker_was_stacked_with_its_hooks(played, fleet):
     for host in ('fleet1', 'fleet2'):
         stack = played.result(host, 'Stack Docker with the hooks')
@@ -89,11 +95,19 @@ def test_docker_was_stacked_with_its_hooks(played, fleet):
 
 
 def test_a_second_stack_of_an_up_driver_is_unchanged(played, fleet):
+    planned = fleet.ansible('ansible', 'fleet2', '--check', '-m', 'hvctl.hvctl.hvctl_stack', '-a', 'driver=docker')
+    assert planned.rc == 0, planned.output
+    (only,) = planned.records
+    assert only['result']['changed'] is False and only['result']['dryRun'] is True, only
     out = fleet.ansible('ansible', 'fleet2', '-m', 'hvctl.hvctl.hvctl_stack', '-a', 'driver=docker')
     assert out.rc == 0, out.output
     (only,) = out.records
     assert only['status'] == 'ok' and only['result']['changed'] is False, only
-    assert only['result']['steps'] == [] or all(not s['hooks'] for s in only['result']['steps']), only
+    assert [(s['name'], s['changed'], s['hooks']) for s in only['result']['steps']] == [('start', False, [])], only
+    # Nothing is left for a cleanup, which check mode says from hvctl's own dry run.
+    planned = fleet.ansible('ansible', 'fleet2', '--check', '-m', 'hvctl.hvctl.hvctl_cleanup')
+    (only,) = planned.records
+    assert only['status'] == 'ok' and only['result']['changed'] is False, only
 
 
 def test_the_instance_ran_and_the_first_host_switched(played, fleet):
@@ -101,6 +115,10 @@ def test_the_instance_ran_and_the_first_host_switched(played, fleet):
         launch = played.result(host, 'Launch an instance and wait until it is ready')
         assert launch['status'] == 'ok' and launch['result']['changed'] is True, launch
         assert launch['result']['instance']['state'] == 'running', launch
+        # Docker itself saw the container start (it is gone now: cleanup came after).
+        started = fleet.on(host, 'docker', 'events', '--since', '%d' % int(launch['began']) , '--until', '%d' % int(launch['began'] + launch['seconds'] + 1),
+                           '--filter', 'event=start', '--filter', 'container=smoke', '--format', '{{.Actor.Attributes.name}}').stdout.split()
+        assert started == ['smoke'], (host, started)
     switch = played.result('fleet1', 'Switch the first host to libvirt')
     assert switch['status'] == 'ok' and switch['result']['changed'] is True, switch
     assert switch['result']['from'] == 'docker' and switch['result']['to'] == 'libvirt', switch
@@ -122,10 +140,12 @@ def test_cleanup_removed_everything_hvctl_made(played, fleet):
     names = fleet.on('fleet2', 'docker', 'ps', '-a', '--format', '{{.Names}}').stdout.split()
     assert not [n for n in names if 'smoke' in n], names
     # The switch left the first host's Docker running (hvctl had not started it); cleanup emptied it.
-    names = fleet.on('fleet1', 'docker', 'ps', '-a', '--format', '{{.Names}}', check=False).stdout.split()
+    names = fleet.on('fleet1', 'docker', 'ps', '-a', '--format', '{{.Names}}').stdout.split()
     assert not [n for n in names if 'smoke' in n], names
-    domains = fleet.on('fleet1', 'virsh', '-c', 'qemu:///system', 'list', '--all', '--name').stdout.split()
-    assert not [d for d in domains if d.startswith('hvctl')], domains
+    # And libvirt is what the first host runs now.
+    assert fleet.on('fleet1', 'systemctl', 'is-active', 'libvirtd.service').stdout.strip() == 'active'
+    status = json.loads(fleet.on('fleet1', 'hvctl', 'status', 'libvirt', '-o', 'json').stdout)
+    assert status['active'] == 'libvirt' and status['up'] is True, status
 
 
 def test_the_masked_host_was_left_as_it_was(played, fleet):

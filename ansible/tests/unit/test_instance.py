@@ -35,10 +35,11 @@ def test_present_with_wait_waits_for_one_that_is_there(hvctl):
 
 def test_absent_deletes(hvctl):
     hvctl.answer(['instance', 'list'], [inst()])
-    hvctl.answer(['instance', 'delete', 'web'], 'deleted web from docker\n')
+    hvctl.answer(['instance', 'delete', 'web'], dict(name='web', driver='docker', deleted=True))
     result = hvctl.run('hvctl_instance', name='web', state='absent')
     assert result['changed'] is True and result['instance'] is None
-    assert hvctl.calls()[-1] == ['instance', 'delete', 'web']
+    assert result['deleted'] == dict(name='web', driver='docker', deleted=True)
+    assert hvctl.calls()[-1] == ['instance', 'delete', 'web', '-o', 'json']
 
 
 def test_absent_when_gone_is_unchanged(hvctl):

@@ -52,13 +52,28 @@ def test_failure_is_hvctls_one_line_with_its_json(hvctl):
 
 
 def test_failure_without_json_uses_the_error_line(hvctl):
+    hvctl.answer(['status'], status('docker'))
     hvctl.answer(['unstack'], '', rc=1, stderr="hvctl: waiting for the host lock\nError: unsafe path /etc/hvctl/extras.d: writable by others\n")
     result = hvctl.run('hvctl_stack', state='unstacked')
     assert result['failed'] and result['msg'] == 'unsafe path /etc/hvctl/extras.d: writable by others'
     assert result['changed'] is False
 
 
+def test_unstacked_of_a_driver_neither_up_nor_running_runs_nothing(hvctl):
+    hvctl.answer(['status', 'docker'], status('docker', running=False, up=False))
+    result = hvctl.run('hvctl_stack', state='unstacked', driver='docker')
+    assert result['changed'] is False and result['steps'] == []
+    assert [c[0] for c in hvctl.calls()] == ['status']
+
+
+def test_check_mode_stacked_up_but_not_active_is_changed(hvctl):
+    hvctl.answer(['start', 'docker', '--dry-run'], dict(flow='start', driver='docker', dryRun=True, plan=['docker is already running']))
+    hvctl.answer(['status', 'docker'], status('docker', running=True, up=True, active='fake'))
+    assert hvctl.run('hvctl_stack', check_mode=True, driver='docker')['changed'] is True
+
+
 def test_unstacked_and_cleaned(hvctl):
+    hvctl.answer(['status', 'docker'], status('docker', running=True))
     hvctl.answer(['unstack', 'docker'], flow('unstack', changed=False))
     hvctl.answer(['clean', 'docker'], flow('clean', changed=True))
     assert hvctl.run('hvctl_stack', state='unstacked', driver='docker')['changed'] is False
@@ -122,14 +137,21 @@ def test_switched_to_an_active_driver_that_is_not_up_switches(hvctl):
 
 
 def test_check_mode_unstack_of_stopped_driver_without_hooks(hvctl):
+    # Stacked by hvctl, its daemon since stopped: only hook units would change anything.
     hvctl.answer(['unstack', '--dry-run'], dict(flow='unstack', driver='podman', dryRun=True, plan=['hooks unstack', 'stop']))
-    hvctl.answer(['status', 'podman'], status('podman', running=False))
+    hvctl.answer(['status'], status('podman', running=False, up=True))
     assert hvctl.run('hvctl_stack', check_mode=True, state='unstacked')['changed'] is False
     hvctl.rules = []
     hvctl.answer(['unstack', '--dry-run'], dict(flow='unstack', driver='podman', dryRun=True,
                                                  plan=['hooks unstack', '  unit hvctl-RUN-unstack-20-hello.service', 'stop']))
-    hvctl.answer(['status', 'podman'], status('podman', running=False))
+    hvctl.answer(['status'], status('podman', running=False, up=True))
     assert hvctl.run('hvctl_stack', check_mode=True, state='unstacked')['changed'] is True
+    # Neither up nor running: nothing to unstack, hooks or not, and nothing runs.
+    hvctl.rules = []
+    hvctl.answer(['status'], status('podman', running=False, up=False))
+    before = len(hvctl.calls())
+    result = hvctl.run('hvctl_stack', check_mode=True, state='unstacked')
+    assert result['changed'] is False and [c[0] for c in hvctl.calls()[before:]] == ['status']
 
 
 def test_config_and_hvctl_path(hvctl, tmp_path):

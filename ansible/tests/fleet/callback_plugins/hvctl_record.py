@@ -16,7 +16,7 @@ DOCUMENTATION = '''
 name: hvctl_record
 type: aggregate
 short_description: each task's result per host as JSON lines, for hvctl's fleet test
-description: Appends host, task, status, seconds and the module's result to $HVCTL_RECORD_FILE.
+description: Appends host, task, status, when it began (epoch seconds), seconds and the module's result to $HVCTL_RECORD_FILE.
 '''
 
 
@@ -32,13 +32,13 @@ class CallbackModule(CallbackBase):
         self.started = {}
 
     def v2_runner_on_start(self, host, task):
-        self.started[(host.get_name(), task._uuid)] = time.monotonic()
+        self.started[(host.get_name(), task._uuid)] = time.time()
 
     def _record(self, result, status):
         host = result._host.get_name()
         began = self.started.pop((host, result._task._uuid), None)
-        line = dict(host=host, task=result._task.get_name(), status=status,
-                    seconds=None if began is None else time.monotonic() - began, result=result._result)
+        line = dict(host=host, task=result._task.get_name(), status=status, began=began,
+                    seconds=None if began is None else time.time() - began, result=result._result)
         with open(self.path, 'a') as f:
             f.write(json.dumps(line, default=str) + '\n')
 

@@ -73,7 +73,8 @@ extends_documentation_fragment:
 notes:
   - Check mode lists the instances and reports whether a launch or delete would happen; it launches, deletes and
     waits for nothing.
-  - C(hvctl instance delete) has no JSON output; the module reports the instance as the list showed it before.
+  - C(hvctl instance launch) and C(delete) have no C(--dry-run); check mode is the module's own, from C(hvctl instance
+    list -o json).
 seealso:
   - module: hvctl.hvctl.hvctl_facts
 '''
@@ -133,6 +134,11 @@ instance:
       type: str
   sample: {"name": "job", "driver": "docker", "id": "4f2a9c", "state": "running", "image": "debian:12",
            "run": "20261205-083512-4f2a", "address": null}
+deleted:
+  description: What C(hvctl instance delete -o json) printed.
+  returned: when I(state=absent) deleted the instance
+  type: dict
+  sample: {"name": "web", "driver": "docker", "deleted": true}
 cmd:
   description: The last hvctl command line run.
   returned: always
@@ -210,10 +216,10 @@ def main():
         if instance is None or module.check_mode:
             module.exit_json(changed=instance is not None, instance=instance, **strip(listed))
         try:
-            dummy, deleted = hvctl.text(['instance', 'delete', params['name']] + driver_args(params))
+            gone, deleted = hvctl.json(['instance', 'delete', params['name']] + driver_args(params) + ['-o', 'json'])
         except HvctlError as e:
             hvctl.fail(e, instance=instance)
-        module.exit_json(changed=True, instance=None, **strip(deleted))
+        module.exit_json(changed=bool(gone.get('deleted', True)), instance=None, deleted=gone, **strip(deleted))
 
     if instance is not None:
         if params['wait'] and not module.check_mode:

@@ -14,10 +14,12 @@ description:
   - Runs hvctl's flows on the target host with C(-o json) and returns hvctl's JSON as the result.
   - I(state=stacked) runs C(hvctl start DRIVER), hvctl's idempotent stack (DevStack's stack.sh with
     the extras.d hooks when the driver is not up; when it is up (stacked by hvctl and running), a
-    no-op that makes it the active driver and runs no hooks, reported C(changed=false)). A daemon that runs
+    no-op that makes it the active driver and runs no hooks, reported C(changed=false) unless another
+    driver was the active one). A daemon that runs
     but that hvctl never stacked (Docker as Debian starts it) gets the whole stack. With I(restack=true) it runs C(hvctl stack) instead,
     which runs every step and hook again each time.
-  - I(state=unstacked) runs C(hvctl unstack) (hooks unstack, then the driver's stop),
+  - I(state=unstacked) runs C(hvctl unstack) (hooks unstack, then the driver's stop); when the driver is
+    neither up nor running it runs nothing and reports C(changed=false).
     I(state=cleaned) runs C(hvctl clean) (unstack, hooks clean, then the driver's cleanup).
   - I(state=switched) runs C(hvctl switch DRIVER) (unstack the active driver, stack DRIVER, rolling back
     to the old driver if a step fails). When DRIVER is already the active driver and up, the module
@@ -246,9 +248,23 @@ def is_up(status):
     return bool(status.get('up', inner.get('running')))
 
 
+def is_down(status):
+    """Neither stacked by hvctl nor running: an unstack has nothing to do."""
+    inner = status.get('status') or {}
+    return not is_up(status) and not inner.get('running')
+
+
 def is_active_and_running(status):
     inner = status.get('status') or {}
     return is_up(status) and status.get('active') == inner.get('driver')
+
+
+# state -> (whether the driver is already so, the flow, why nothing ran, the result's own fields;
+# None stands for the driver's name).
+NOTHING_TO_DO = dict(
+    switched=(is_active_and_running, 'switch', '%s is already the active driver and up', dict(to=None, flows=[])),
+    unstacked=(is_down, 'unstack', '%s is neither stacked nor running', dict(driver=None, steps=[])),
+)
 
 
 def predicted_change(params, plan, status):
@@ -256,7 +272,9 @@ def predicted_change(params, plan, status):
     state = params['state']
     running = bool((status.get('status') or {}).get('running'))
     if state == 'stacked':
-        return params['restack'] or not is_up(status)
+        return params['restack'] or not is_active_and_running(status)
+    if state == 'unstacked' and is_down(status):
+        return False
     if state == 'switched':
         return not is_active_and_running(status)
     hook_units = any(line.strip().startswith('unit ') for line in plan)
@@ -287,12 +305,16 @@ def main():
     hvctl = Hvctl(module)
     args = flow_command(params)
     try:
-        if state == 'switched':
+        if state in NOTHING_TO_DO:
+            # What hvctl would run again (a switch stacks the driver anew; an unstack runs its
+            # hooks), the module skips when the driver is already as wanted.
+            holds, flow, why, fields = NOTHING_TO_DO[state]
             status = driver_status(hvctl, params['driver'])
-            if is_active_and_running(status):
-                module.exit_json(
-                    changed=False, flow='switch', to=status['status']['driver'], succeeded=True, error=None, flows=[],
-                    msg='%s is already the active driver and up' % status['status']['driver'])
+            if holds(status):
+                name = status['status']['driver']
+                result = dict(changed=False, flow=flow, succeeded=True, error=None, msg=why % name)
+                result.update((key, name if value is None else value) for key, value in fields.items())
+                module.exit_json(**result)
         if module.check_mode:
             payload, result = hvctl.json(args + ['--dry-run', '-o', 'json'])
             if state != 'switched':
