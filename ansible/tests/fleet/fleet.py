@@ -62,8 +62,10 @@ class Fleet(object):
     def env(self, **extra):
         env = dict(os.environ, HVCTL_FLEET_SIZE=str(self.size), ANSIBLE_COLLECTIONS_PATH=ANSIBLE_DIR,
                    ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', PYTHONDONTWRITEBYTECODE='1',
-                   # Ansible's own cache and temporary files stay out of the checkout and of ~.
-                   ANSIBLE_HOME=os.path.join(tempfile.gettempdir(), 'hvctl-fleet-ansible'))
+                   # Ansible's plugins, cache and ssh control sockets: in the fleet's own directory,
+                   # root's and 0700 (scripts/fleet refuses anyone else's), never a fixed /tmp name
+                   # another user could make first.
+                   ANSIBLE_HOME=os.path.join(os.environ.get('HVCTL_FLEET_DIR', '/var/tmp/hvctl-fleet'), 'ansible'))
         env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
         env.update(extra)
         return env
